@@ -1,0 +1,113 @@
+//! Prompts: the zero-shot instruction for a taxonomy, rendered through the model's own
+//! chat template, and split into the fixed prefix (evaluated once per engine) and the
+//! per-query suffix.
+
+use crate::error::{Error, Result, Status};
+use crate::taxonomy::Taxonomy;
+
+/// The ChatML template, used only when a model carries no template of its own.
+pub const CHATML_TEMPLATE: &str = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+/// A marker that stands for the query while the template is rendered.
+const QUERY_MARKER: &str = "\u{1}INTENT_QUERY\u{1}";
+
+/// The system prompt of the zero-shot classifier: the task and every intent with its description.
+pub fn zero_shot_system_prompt(taxonomy: &Taxonomy) -> String {
+    let mut s = String::from(
+        "You classify messages that customers write to an online shop. \
+         Reply with exactly one intent label from this list, and nothing else.\n\nIntents:\n",
+    );
+    for intent in &taxonomy.intents {
+        s.push_str("- ");
+        s.push_str(&intent.label);
+        s.push_str(": ");
+        s.push_str(intent.description.trim());
+        s.push('\n');
+    }
+    s.push_str("\nThe message may be in any language. Reply with the label only.");
+    s
+}
+
+/// A chat prompt split around the query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitPrompt {
+    /// Text before the query: system turn and the opening of the user turn.
+    pub prefix: String,
+    /// Text after the query: the end of the user turn and the opening of the answer.
+    pub suffix: String,
+    /// Whether the model's own template was used (false: the ChatML fallback).
+    pub own_template: bool,
+}
+
+/// Renders `system` and a user turn through `template` (Jinja, as Hugging Face chat
+/// templates are written) and splits the result at the query.
+pub fn render(template: Option<&str>, system: &str, bos_text: Option<&str>, eos_text: Option<&str>) -> Result<SplitPrompt> {
+    let own_template = template.is_some();
+    let source = template.unwrap_or(CHATML_TEMPLATE);
+    let mut env = minijinja::Environment::new();
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.add_function("raise_exception", |msg: String| -> std::result::Result<String, minijinja::Error> {
+        Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg))
+    });
+    let bad = |e: minijinja::Error| Error::new(Status::InvalidModel, format!("the model's chat template cannot be rendered: {e}"));
+    env.add_template("chat", source).map_err(bad)?;
+    let tmpl = env.get_template("chat").map_err(bad)?;
+    let rendered = tmpl
+        .render(minijinja::context! {
+            messages => vec![
+                minijinja::context! { role => "system", content => system },
+                minijinja::context! { role => "user", content => QUERY_MARKER },
+            ],
+            add_generation_prompt => true,
+            bos_token => bos_text.unwrap_or(""),
+            eos_token => eos_text.unwrap_or(""),
+        })
+        .map_err(bad)?;
+    let mut parts = rendered.split(QUERY_MARKER);
+    let (Some(prefix), Some(suffix), None) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(Error::new(Status::InvalidModel, "the model's chat template does not place the user message exactly once"));
+    };
+    if !prefix.contains(system) {
+        return Err(Error::new(Status::InvalidModel, "the model's chat template drops the system message"));
+    }
+    Ok(SplitPrompt { prefix: prefix.to_string(), suffix: suffix.to_string(), own_template })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SMOLLM2: &str = "{% for message in messages %}{% if loop.first and messages[0]['role'] != 'system' %}{{ '<|im_start|>system\nYou are a helpful AI assistant named SmolLM, trained by Hugging Face<|im_end|>\n' }}{% endif %}{{'<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
+
+    #[test]
+    fn smollm2_template_splits_around_the_query() {
+        let p = render(Some(SMOLLM2), "SYS", None, None).unwrap();
+        assert_eq!(p.prefix, "<|im_start|>system\nSYS<|im_end|>\n<|im_start|>user\n");
+        assert_eq!(p.suffix, "<|im_end|>\n<|im_start|>assistant\n");
+        assert!(p.own_template);
+    }
+
+    #[test]
+    fn missing_template_falls_back_to_chatml() {
+        let p = render(None, "SYS", None, None).unwrap();
+        assert_eq!(p.suffix, "<|im_end|>\n<|im_start|>assistant\n");
+        assert!(!p.own_template);
+    }
+
+    #[test]
+    fn broken_templates_are_errors() {
+        assert_eq!(render(Some("{% for %}"), "S", None, None).unwrap_err().status, Status::InvalidModel);
+        let e = render(Some("{{ raise_exception('no system role') }}"), "S", None, None).unwrap_err();
+        assert!(e.message.contains("no system role"), "{}", e.message);
+        assert!(render(Some("{{ messages[1]['content'] }}"), "S", None, None).unwrap_err().message.contains("system"));
+    }
+
+    #[test]
+    fn system_prompt_lists_every_intent() {
+        let t = Taxonomy::ecommerce_v1();
+        let s = zero_shot_system_prompt(&t);
+        for i in &t.intents {
+            assert!(s.contains(&format!("- {}: {}", i.label, i.description)));
+        }
+    }
+}

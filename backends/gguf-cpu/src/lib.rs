@@ -1,0 +1,369 @@
+//! libintent backend plugin `gguf-cpu`: GGUF models of the Llama family on CPU,
+//! through llama.cpp (the `llama-cpp-2` crate).
+//!
+//! The plugin is thin: it tokenizes, evaluates batches of tokens over several
+//! sequences of one unified KV cache (so a prefix cached in one sequence is
+//! shared by copy, without recomputation), and returns the logits of the
+//! candidate tokens the host asks for. All classification logic is in the host.
+
+#![deny(missing_docs)]
+
+use intent_plugin_abi::{
+    export_plugin, status, BackendContext, BackendModel, BatchView, ContextParams, ModelInfo,
+    ModelParams, PluginError,
+};
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::gguf::GgufContext as GgufMetadata;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::token::LlamaToken;
+use std::ffi::{c_char, c_void, CStr, CString};
+use std::num::NonZeroU32;
+use std::sync::{Arc, Mutex, OnceLock};
+
+/// Architectures of the Llama family this plugin accepts (GGUF `general.architecture`).
+pub const SUPPORTED_ARCHITECTURES: &[&str] = &["llama"];
+
+/// Largest micro-batch llama.cpp computes at once: bounds the attention scratch memory.
+const MAX_UBATCH: u32 = 512;
+
+static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+/// The last warning or error line llama.cpp logged, to enrich our error messages.
+static LAST_LLAMA_LOG: Mutex<String> = Mutex::new(String::new());
+/// llama.cpp's context creation mutates shared model state: create contexts one at a time.
+static CONTEXT_CREATION: Mutex<()> = Mutex::new(());
+
+unsafe extern "C" fn log_callback(level: llama_cpp_sys_2::ggml_log_level, text: *const c_char, _: *mut c_void) {
+    if text.is_null() {
+        return;
+    }
+    let line = CStr::from_ptr(text).to_string_lossy();
+    if std::env::var_os("INTENT_LLAMA_LOG").is_some() {
+        eprint!("{line}");
+    }
+    if level == llama_cpp_sys_2::GGML_LOG_LEVEL_ERROR || level == llama_cpp_sys_2::GGML_LOG_LEVEL_WARN {
+        if let Ok(mut last) = LAST_LLAMA_LOG.lock() {
+            *last = line.trim().to_string();
+        }
+    }
+}
+
+fn backend() -> Result<&'static LlamaBackend, PluginError> {
+    BACKEND
+        .get_or_init(|| {
+            // SAFETY: installs a plain function as llama.cpp's log sink.
+            unsafe { llama_cpp_sys_2::llama_log_set(Some(log_callback), std::ptr::null_mut()) };
+            LlamaBackend::init().map_err(|e| format!("llama.cpp backend init failed: {e}"))
+        })
+        .as_ref()
+        .map_err(|e| PluginError::new(status::UNAVAILABLE, e.clone()))
+}
+
+fn last_llama_log() -> String {
+    LAST_LLAMA_LOG.lock().map(|l| l.clone()).unwrap_or_default()
+}
+
+/// The CPU features ggml was built with and uses, as llama.cpp reports them.
+pub fn system_info() -> String {
+    // SAFETY: returns a pointer to a static, NUL-terminated string.
+    unsafe { CStr::from_ptr(llama_cpp_sys_2::llama_print_system_info()) }
+        .to_string_lossy()
+        .trim()
+        .to_string()
+}
+
+/// Reads `general.architecture` from the GGUF metadata only (no tensors are loaded), so
+/// that an unsupported model is refused before llama.cpp builds anything for it.
+fn read_architecture(path: &str) -> Result<String, PluginError> {
+    let meta = GgufMetadata::from_file(std::path::Path::new(path)).ok_or_else(|| {
+        PluginError::new(status::MODEL_LOAD, format!("{path} is not a readable GGUF file ({})", last_llama_log()))
+    })?;
+    let key = meta.find_key("general.architecture");
+    if key < 0 {
+        return Err(PluginError::new(status::MODEL_LOAD, format!("{path}: GGUF metadata has no general.architecture")));
+    }
+    meta.val_str(key)
+        .map(str::to_string)
+        .ok_or_else(|| PluginError::new(status::MODEL_LOAD, format!("{path}: general.architecture is not a string")))
+}
+
+struct Strings {
+    architecture: CString,
+    description: CString,
+    chat_template: Option<CString>,
+    bos_text: Option<CString>,
+    eos_text: Option<CString>,
+}
+
+/// A GGUF model loaded by llama.cpp.
+pub struct GgufModel {
+    model: Arc<LlamaModel>,
+    strings: Strings,
+    /// `ModelInfo` with its string pointers left NULL; `info()` fills them from `strings`.
+    numbers: Numbers,
+}
+
+#[derive(Clone, Copy)]
+struct Numbers {
+    n_vocab: i32,
+    n_ctx_train: u32,
+    bos: i32,
+    eos: i32,
+    eot: i32,
+    add_bos: u8,
+    n_params: u64,
+    size_bytes: u64,
+}
+
+fn token_text(model: &LlamaModel, token: LlamaToken) -> Option<CString> {
+    if token.0 < 0 {
+        return None;
+    }
+    let bytes = model.vocab().token_to_piece(token, true, None);
+    CString::new(bytes).ok()
+}
+
+fn opt_token(t: LlamaToken) -> i32 {
+    if t.0 < 0 { -1 } else { t.0 }
+}
+
+impl BackendModel for GgufModel {
+    type Context = GgufContext;
+
+    fn probe() -> Result<(), PluginError> {
+        backend().map(|_| ())
+    }
+
+    fn open(path: &str, params: &ModelParams) -> Result<Self, PluginError> {
+        let backend = backend()?;
+        if !std::path::Path::new(path).is_file() {
+            return Err(PluginError::new(status::MODEL_LOAD, format!("model file not found: {path}")));
+        }
+        let architecture = read_architecture(path)?;
+        if !SUPPORTED_ARCHITECTURES.contains(&architecture.as_str()) {
+            return Err(PluginError::new(
+                status::UNSUPPORTED,
+                format!(
+                    "{path}: architecture '{architecture}' is not supported by gguf-cpu (supported: {})",
+                    SUPPORTED_ARCHITECTURES.join(", ")
+                ),
+            ));
+        }
+        let model_params = LlamaModelParams::default().with_use_mmap(params.use_mmap != 0);
+        let model = LlamaModel::load_from_file(backend, path, &model_params).map_err(|e| {
+            PluginError::new(
+                status::MODEL_LOAD,
+                format!("llama.cpp could not load {path}: {e} ({})", last_llama_log()),
+            )
+        })?;
+        let vocab = model.vocab();
+        let (bos, eos, eot) = (vocab.bos(), vocab.eos(), vocab.eot());
+        let name = model.meta_val_str("general.name").unwrap_or_else(|_| "unnamed".into());
+        let description = format!(
+            "{name} ({architecture}, {:.1}M params, {:.1} MB, {}) [{}]",
+            model.n_params() as f64 / 1e6,
+            model.size() as f64 / 1e6,
+            if params.use_mmap != 0 { "mmap" } else { "loaded in memory" },
+            system_info()
+        );
+        let chat_template = model
+            .meta_val_str("tokenizer.chat_template")
+            .ok()
+            .and_then(|t| CString::new(t).ok());
+        let strings = Strings {
+            architecture: CString::new(architecture).unwrap_or_default(),
+            description: CString::new(description).unwrap_or_default(),
+            chat_template,
+            bos_text: token_text(&model, bos),
+            eos_text: token_text(&model, eos),
+        };
+        let numbers = Numbers {
+            n_vocab: model.n_vocab(),
+            n_ctx_train: model.n_ctx_train(),
+            bos: opt_token(bos),
+            eos: opt_token(eos),
+            eot: opt_token(eot),
+            add_bos: u8::from(vocab.should_add_bos()),
+            n_params: model.n_params(),
+            size_bytes: model.size(),
+        };
+        Ok(GgufModel { model: Arc::new(model), strings, numbers })
+    }
+
+    fn info(&self) -> ModelInfo {
+        let ptr = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+        let (n, s) = (self.numbers, &self.strings);
+        ModelInfo {
+            struct_size: std::mem::size_of::<ModelInfo>(),
+            n_vocab: n.n_vocab,
+            n_ctx_train: n.n_ctx_train,
+            bos: n.bos,
+            eos: n.eos,
+            eot: n.eot,
+            add_bos: n.add_bos,
+            n_params: n.n_params,
+            size_bytes: n.size_bytes,
+            architecture: s.architecture.as_ptr(),
+            description: s.description.as_ptr(),
+            chat_template: ptr(&s.chat_template),
+            bos_text: ptr(&s.bos_text),
+            eos_text: ptr(&s.eos_text),
+        }
+    }
+
+    fn tokenize(&self, text: &str, parse_special: bool) -> Result<Vec<i32>, PluginError> {
+        let ids = self.model.vocab().tokenize(text.as_bytes(), false, parse_special);
+        Ok(ids.into_iter().map(|t| t.0).collect())
+    }
+
+    fn new_context(&self, params: &ContextParams) -> Result<GgufContext, PluginError> {
+        let backend = backend()?;
+        let n_ctx = NonZeroU32::new(params.n_ctx).ok_or_else(|| PluginError::invalid("n_ctx must be > 0"))?;
+        if params.n_batch == 0 || params.n_seq_max == 0 {
+            return Err(PluginError::invalid("n_batch and n_seq_max must be > 0"));
+        }
+        let threads = if params.n_threads > 0 {
+            params.n_threads
+        } else {
+            std::thread::available_parallelism().map_or(1, |n| n.get() as i32)
+        };
+        let ctx_params = LlamaContextParams::default()
+            .with_n_ctx(Some(n_ctx))
+            .with_n_batch(params.n_batch)
+            .with_n_ubatch(params.n_batch.min(MAX_UBATCH))
+            // Flash attention is slower on CPU for the short batches of classification
+            // (measured with `intent bench`, see benches/results).
+            .with_flash_attention_policy(llama_cpp_sys_2::LLAMA_FLASH_ATTN_TYPE_DISABLED)
+            .with_n_seq_max(params.n_seq_max)
+            .with_kv_unified(true)
+            .with_n_threads(threads)
+            .with_n_threads_batch(threads);
+        let model: &'static LlamaModel = {
+            // SAFETY: the context keeps an `Arc` of the model and is declared (and so
+            // dropped) before it; the model outlives every use of this reference.
+            unsafe { &*Arc::as_ptr(&self.model) }
+        };
+        let ctx = {
+            let _guard = CONTEXT_CREATION.lock().unwrap_or_else(|p| p.into_inner());
+            model.new_context(backend, ctx_params).map_err(|e| {
+                PluginError::new(
+                    status::OUT_OF_MEMORY,
+                    format!("llama.cpp could not create a context of {n_ctx} positions: {e} ({})", last_llama_log()),
+                )
+            })?
+        };
+        Ok(GgufContext {
+            ctx: SendContext(ctx),
+            batch: LlamaBatch::new(params.n_batch as usize, 1),
+            n_batch: params.n_batch as usize,
+            n_seq_max: params.n_seq_max as i32,
+            n_vocab: self.numbers.n_vocab,
+            _model: Arc::clone(&self.model),
+        })
+    }
+}
+
+struct SendContext(LlamaContext<'static>);
+// SAFETY: a llama.cpp context may move between threads; the host uses it from one thread at a time.
+unsafe impl Send for SendContext {}
+
+/// An evaluation context: a unified KV cache shared by up to `n_seq_max` sequences.
+pub struct GgufContext {
+    ctx: SendContext,
+    batch: LlamaBatch<'static>,
+    n_batch: usize,
+    n_seq_max: i32,
+    n_vocab: i32,
+    _model: Arc<LlamaModel>,
+}
+
+impl GgufContext {
+    fn check_seq(&self, seq: i32) -> Result<(), PluginError> {
+        if seq < 0 || seq >= self.n_seq_max {
+            return Err(PluginError::invalid(format!("sequence id {seq} is outside 0..{}", self.n_seq_max)));
+        }
+        Ok(())
+    }
+}
+
+fn pos(p: i32) -> Option<u32> {
+    u32::try_from(p).ok()
+}
+
+impl BackendContext for GgufContext {
+    fn eval(&mut self, b: &BatchView<'_>, out: &mut [f32]) -> Result<(), PluginError> {
+        let n = b.tokens.len();
+        if n == 0 {
+            return Ok(());
+        }
+        if n > self.n_batch {
+            return Err(PluginError::invalid(format!("batch of {n} tokens exceeds n_batch {}", self.n_batch)));
+        }
+        if let Some(&c) = b.candidates.iter().find(|&&c| c < 0 || c >= self.n_vocab) {
+            return Err(PluginError::invalid(format!("candidate token {c} is outside the vocabulary")));
+        }
+        self.batch.clear();
+        for i in 0..n {
+            let t = b.tokens[i];
+            if t < 0 || t >= self.n_vocab {
+                return Err(PluginError::invalid(format!("token {t} is outside the vocabulary")));
+            }
+            self.check_seq(b.seq_ids[i])?;
+            self.batch
+                .add(LlamaToken(t), b.positions[i], &[b.seq_ids[i]], b.output[i] != 0)
+                .map_err(|e| PluginError::backend(format!("batch: {e}")))?;
+        }
+        self.ctx.0.decode(&mut self.batch).map_err(|e| match e {
+            llama_cpp_2::DecodeError::NoKvCacheSlot => PluginError::new(
+                status::CONTEXT_FULL,
+                "the KV cache has no room for this batch (raise n_ctx or lower the batch size)",
+            ),
+            other => PluginError::backend(format!("llama_decode failed: {other} ({})", last_llama_log())),
+        })?;
+        let n_cand = b.candidates.len();
+        let mut row = 0;
+        for (i, &o) in b.output.iter().enumerate() {
+            if o == 0 {
+                continue;
+            }
+            let logits = self.ctx.0.get_logits_ith(i as i32);
+            for (j, &c) in b.candidates.iter().enumerate() {
+                out[row * n_cand + j] = logits[c as usize];
+            }
+            row += 1;
+        }
+        Ok(())
+    }
+
+    fn seq_copy(&mut self, src: i32, dst: i32, p0: i32, p1: i32) -> Result<(), PluginError> {
+        self.check_seq(src)?;
+        self.check_seq(dst)?;
+        self.ctx
+            .0
+            .copy_kv_cache_seq(src, dst, pos(p0), pos(p1))
+            .map_err(|e| PluginError::invalid(format!("seq_copy: {e}")))
+    }
+
+    fn seq_remove(&mut self, seq: i32, p0: i32, p1: i32) -> Result<(), PluginError> {
+        self.check_seq(seq)?;
+        let removed = self
+            .ctx
+            .0
+            .clear_kv_cache_seq(Some(seq as u32), pos(p0), pos(p1))
+            .map_err(|e| PluginError::invalid(format!("seq_remove: {e}")))?;
+        if !removed {
+            return Err(PluginError::backend(format!("seq_remove: llama.cpp refused to remove [{p0}, {p1}) of sequence {seq}")));
+        }
+        Ok(())
+    }
+}
+
+export_plugin!(
+    GgufModel,
+    name: c"gguf-cpu",
+    format: c"gguf",
+    description: c"GGUF models of the Llama family on CPU (llama.cpp)"
+);

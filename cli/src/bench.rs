@@ -1,0 +1,192 @@
+//! `intent bench`: latency of one query with the cached prefix and with the prompt
+//! recomputed (same run, same queries), batch throughput, and peak resident memory.
+
+use crate::EngineArgs;
+use intent_core::{ClassifyOptions, Engine, IntentEngine};
+use serde::Serialize;
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// Shopper messages of 14 to 17 tokens (median 15, SmolLM2 tokenizer), in the languages the engine serves.
+pub const DEFAULT_QUERIES: &[&str] = &[
+    "where is my parcel? I ordered it last week and nothing came yet!",
+    "wo ist mein Paket? seit Montag nichts da",
+    "I want to cancel my order 4471 before it ships please",
+    "je veux retourner ces chaussures, trop petites",
+    "do you have the nike air max in size 42 in black",
+    "ho pagato due volte lo stesso ordine, aiuto!",
+    "cuánto tarda el envío a Valencia, por favor",
+    "não consigo entrar na conta, esqueci a senha",
+    "trebam račun za narudžbu, molim vas",
+    "can I please talk to a real human person instead of this bot?",
+];
+
+#[derive(clap::Args)]
+pub struct BenchArgs {
+    /// One query per line (default: built-in multilingual queries of about 15 tokens).
+    #[arg(long)]
+    queries: Option<PathBuf>,
+    /// Timed passes over the queries.
+    #[arg(long, default_value_t = 5)]
+    repeat: usize,
+    /// Untimed passes first.
+    #[arg(long, default_value_t = 1)]
+    warmup: usize,
+    /// Also write the results as JSON here.
+    #[arg(long)]
+    json: Option<PathBuf>,
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// Latency statistics, milliseconds.
+#[derive(Debug, Clone, Serialize)]
+pub struct Latency {
+    /// Median.
+    pub p50_ms: f64,
+    /// 95th percentile.
+    pub p95_ms: f64,
+    /// Samples.
+    pub samples: usize,
+}
+
+/// Everything `intent bench` measured.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// Model description.
+    pub model: String,
+    /// Threads setting.
+    pub threads: i32,
+    /// Median tokens per query.
+    pub median_query_tokens: usize,
+    /// Tokens of the cached prefix.
+    pub prefix_tokens: usize,
+    /// One query at a time, prefix cached.
+    pub cached: Latency,
+    /// One query at a time, prompt recomputed for each.
+    pub uncached: Latency,
+    /// `uncached.p50 / cached.p50`.
+    pub prefix_speedup: f64,
+    /// Queries per second with batches of `max_batch`.
+    pub batch_queries_per_s: f64,
+    /// Batch size used for the throughput figure.
+    pub max_batch: usize,
+    /// Peak resident memory of this process with the cached engine, MiB.
+    pub peak_rss_mib: f64,
+}
+
+/// Percentile of sorted samples (nearest rank).
+pub fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn latency(mut samples: Vec<f64>) -> Latency {
+    samples.sort_by(f64::total_cmp);
+    Latency { p50_ms: percentile(&samples, 0.5), p95_ms: percentile(&samples, 0.95), samples: samples.len() }
+}
+
+/// Peak resident set size of this process, MiB.
+pub fn peak_rss_mib() -> f64 {
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage writes into the struct we own.
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) } != 0 {
+        return f64::NAN;
+    }
+    usage.ru_maxrss as f64 / 1024.0
+}
+
+fn time_singles(engine: &Engine, queries: &[String], warmup: usize, repeat: usize, options: &ClassifyOptions) -> Result<Vec<f64>, String> {
+    let mut samples = Vec::with_capacity(queries.len() * repeat);
+    for pass in 0..warmup + repeat {
+        for q in queries {
+            let t = Instant::now();
+            engine.classify(q, options).map_err(|e| e.message)?;
+            if pass >= warmup {
+                samples.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+    }
+    Ok(samples)
+}
+
+pub fn run(args: &BenchArgs) -> Result<(), String> {
+    let queries: Vec<String> = match &args.queries {
+        Some(p) => std::fs::read_to_string(p)
+            .map_err(|e| format!("{}: {e}", p.display()))?
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(String::from)
+            .collect(),
+        None => DEFAULT_QUERIES.iter().map(|s| s.to_string()).collect(),
+    };
+    if queries.is_empty() {
+        return Err("no queries".into());
+    }
+    let options = args.engine.classify_options();
+    let cached_engine = args.engine.open()?;
+    let mut tokens: Vec<usize> = Vec::new();
+    for q in &queries {
+        tokens.push(cached_engine.classify(q, &options).map_err(|e| e.message)?.query_tokens);
+    }
+    tokens.sort_unstable();
+    let cached = latency(time_singles(&cached_engine, &queries, args.warmup, args.repeat, &options)?);
+    let texts: Vec<&str> = queries.iter().map(String::as_str).collect();
+    let t = Instant::now();
+    let mut done = 0usize;
+    for _ in 0..args.repeat {
+        done += cached_engine.classify_batch(&texts, &options).iter().filter(|r| r.is_ok()).count();
+    }
+    let batch_queries_per_s = done as f64 / t.elapsed().as_secs_f64();
+    let peak_rss = peak_rss_mib();
+    let model = cached_engine.model().facts().description.clone();
+    let prefix_tokens = cached_engine.prefix_tokens();
+    let max_batch = cached_engine.config().max_batch;
+    drop(cached_engine);
+
+    let mut open = args.engine.open_options();
+    open.config.prefix_cache = false;
+    let uncached_engine = intent_core::open(&open).map_err(|e| e.message)?;
+    let uncached = latency(time_singles(&uncached_engine, &queries, args.warmup, args.repeat, &options)?);
+    let report = BenchReport {
+        model,
+        threads: args.engine.threads,
+        median_query_tokens: tokens[tokens.len() / 2],
+        prefix_tokens,
+        prefix_speedup: uncached.p50_ms / cached.p50_ms,
+        cached,
+        uncached,
+        batch_queries_per_s,
+        max_batch,
+        peak_rss_mib: peak_rss,
+    };
+    println!("model: {}", report.model);
+    println!("queries: {} (median {} tokens), prefix: {} tokens cached", queries.len(), report.median_query_tokens, report.prefix_tokens);
+    println!("| mode | p50 ms | p95 ms | samples |\n|---|---:|---:|---:|");
+    println!("| prefix cached | {:.1} | {:.1} | {} |", report.cached.p50_ms, report.cached.p95_ms, report.cached.samples);
+    println!("| prompt recomputed | {:.1} | {:.1} | {} |", report.uncached.p50_ms, report.uncached.p95_ms, report.uncached.samples);
+    println!("prefix cache speed-up (p50): {:.2}x", report.prefix_speedup);
+    println!("batch throughput (batches of {}): {:.1} queries/s", report.max_batch, report.batch_queries_per_s);
+    println!("peak RSS with the cached engine: {:.1} MiB", report.peak_rss_mib);
+    if let Some(p) = &args.json {
+        std::fs::write(p, serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let s = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0];
+        assert_eq!(percentile(&s, 0.5), 5.0);
+        assert_eq!(percentile(&s, 0.95), 10.0);
+        assert_eq!(percentile(&s[..1], 0.5), 1.0);
+        assert!(percentile(&[], 0.5).is_nan());
+    }
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Runs every test of libintent: set-up (packages, default model), build, header check,
+# the Rust tests (unit, plugin host, end to end on the real model, CLI), and the C API
+# program under AddressSanitizer.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/setup.sh
+scripts/build.sh
+scripts/gen-header.sh --check
+source scripts/env.sh
+cargo test --release --locked --workspace
+scripts/test-c.sh

@@ -40,8 +40,10 @@ pub struct EngineConfig {
     pub max_parallel: usize,
     /// Reuse the evaluated prefix (turn off only to measure what it saves).
     pub prefix_cache: bool,
-    /// Trie branches whose probability is under this are not expanded; their mass is
-    /// shared equally by their labels.
+    /// 0: every branch of the label trie is expanded (exact probabilities for every label).
+    /// Otherwise a branch is expanded only if it holds at least this probability and could
+    /// hold the best label; the labels of other branches share their branch's mass
+    /// equally. The best label and its confidence are exact either way.
     pub branch_min_prob: f32,
 }
 
@@ -463,10 +465,22 @@ impl Engine {
                 branches.push((q, 0, 1.0));
             }
         }
-        // Step 2: the branching nodes below the branches that carry enough mass.
+        // Step 2: the branching nodes below the branches worth expanding. With
+        // `branch_min_prob` 0 every branch is; otherwise a branch is expanded only if it
+        // holds at least `branch_min_prob` and could hold the best label, i.e. at least
+        // the mass of the best label already decided by its first token. So the best
+        // label and its probability are always exact.
+        let mut expand_from = vec![self.config.branch_min_prob; queries.len()];
+        if self.config.branch_min_prob > 0.0 {
+            for &(q, sub, mass) in &branches {
+                if trie.node(trie.resolve(sub)).label.is_some() {
+                    expand_from[q] = expand_from[q].max(mass);
+                }
+            }
+        }
         let asks: Vec<(usize, usize)> = branches
             .iter()
-            .filter(|b| b.2 >= self.config.branch_min_prob)
+            .filter(|&&(q, sub, mass)| mass >= expand_from[q] && trie.node(trie.resolve(sub)).label.is_none())
             .flat_map(|&(q, sub, _)| trie.branching_under(sub).into_iter().filter(|&n| n != 0).map(move |n| (q, n)))
             .collect();
         let mut node_logits: HashMap<(usize, usize), Vec<f32>> = HashMap::new();

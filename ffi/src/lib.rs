@@ -240,6 +240,16 @@ fn check_size(size: usize, need: usize, what: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Drops an object this library boxed; NULL is a no-op and a panicking destructor is contained.
+///
+/// # Safety
+/// `p` is NULL or came from `Box::into_raw` in this library and is freed once.
+unsafe fn free_box<T>(p: *mut T) {
+    if !p.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(p))));
+    }
+}
+
 /// Size of the part of `intent_engine_params` that ABI 1.0 defines.
 const ENGINE_PARAMS_V1: usize = std::mem::size_of::<intent_engine_params>();
 
@@ -357,9 +367,7 @@ pub unsafe extern "C" fn intent_engine_new(params: *const intent_engine_params, 
 /// `engine` is NULL or a live engine from `intent_engine_new`, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn intent_engine_free(engine: *mut intent_engine) {
-    if !engine.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(engine))));
-    }
+    free_box(engine)
 }
 
 /// Number of labels in the engine's taxonomy (0 for NULL).
@@ -651,9 +659,7 @@ pub unsafe extern "C" fn intent_result_json(result: *const intent_result) -> *co
 /// `result` is NULL or a result from `intent_classify`, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn intent_result_free(result: *mut intent_result) {
-    if !result.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(result))));
-    }
+    free_box(result)
 }
 
 /// Number of queries in the batch.
@@ -709,9 +715,7 @@ pub unsafe extern "C" fn intent_batch_error(batch: *const intent_batch, index: u
 /// `batch` is NULL or a batch from `intent_classify_batch`, freed once.
 #[no_mangle]
 pub unsafe extern "C" fn intent_batch_free(batch: *mut intent_batch) {
-    if !batch.is_null() {
-        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(batch))));
-    }
+    free_box(batch)
 }
 
 #[cfg(test)]

@@ -120,6 +120,16 @@ fn guarded(f: impl FnOnce() -> Result<(), PluginError>) -> i32 {
     }
 }
 
+/// Drops an object the plugin boxed; NULL is a no-op and a panicking destructor is contained.
+///
+/// # Safety
+/// `p` is NULL or came from `Box::into_raw` of this type and is freed once.
+unsafe fn free_box<T>(p: *mut T) {
+    if !p.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(p))));
+    }
+}
+
 fn check_size(got: usize, need: usize, what: &str) -> Result<(), PluginError> {
     if got < need {
         return Err(PluginError::invalid(format!(
@@ -181,9 +191,7 @@ pub mod glue {
 
     /// See [`crate::ModelFreeFn`].
     pub unsafe extern "C" fn model_free<M: BackendModel>(model: *mut PluginModel) {
-        if !model.is_null() {
-            let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(model as *mut M))));
-        }
+        free_box(model as *mut M)
     }
 
     /// See [`crate::ModelInfoFn`].
@@ -252,9 +260,7 @@ pub mod glue {
 
     /// See [`crate::ContextFreeFn`].
     pub unsafe extern "C" fn context_free<M: BackendModel>(ctx: *mut PluginContext) {
-        if !ctx.is_null() {
-            let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(ctx as *mut M::Context))));
-        }
+        free_box(ctx as *mut M::Context)
     }
 
     /// See [`crate::EvalFn`].

@@ -253,3 +253,25 @@ fn no_backend_by_that_name() {
     assert_eq!(e.status, Status::PluginNotFound);
     assert!(e.message.contains("fp16-cuda"), "{}", e.message);
 }
+
+#[test]
+fn a_plugin_that_cannot_run_here_is_skipped_and_gguf_cpu_still_works() {
+    let dir = temp("plugins-with-a-failing-probe");
+    std::fs::create_dir_all(&dir).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../core/tests/fixtures/fake_plugin.c");
+    let lib = dir.join(intent_core::plugin::file_name_for("fake-gpu"));
+    let ok = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-O1", "-DPROBE_FAILS", "-DPLUGIN_NAME=\"fake-gpu\"", "-o"])
+        .arg(&lib)
+        .arg(&src)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "cc failed");
+    // The failing plugin is searched first (explicit path) and also loads gguf models.
+    let found = intent_core::plugin::discover(Some(&dir));
+    assert!(found.iter().any(|d| d.outcome.as_ref().is_ok_and(|p| p.name == "fake-gpu") && d.probe.is_err()));
+    let e = open(&OpenOptions { backend: None, plugin_path: Some(dir), ..options() }).unwrap();
+    let r = e.classify("where is my parcel", &ClassifyOptions::default()).unwrap();
+    assert!(e.taxonomy().index_of(&r.intent).is_some());
+}

@@ -34,6 +34,58 @@ pub struct IntentScore {
     pub f1: f64,
 }
 
+/// One answer of the engine, as the report needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// The predicted intent.
+    pub intent: String,
+    /// The engine's confidence in it.
+    pub confidence: f32,
+    /// Wall time the caller waited for the call that answered it, microseconds.
+    pub latency_us: u64,
+    /// Queries evaluated in that call.
+    pub batch_size: u32,
+}
+
+/// One confidence bin of the reliability diagram.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CalibrationBin {
+    /// Lower edge (inclusive).
+    pub lower: f64,
+    /// Upper edge (exclusive, 1.0 inclusive for the last bin).
+    pub upper: f64,
+    /// Answers in the bin.
+    pub count: usize,
+    /// Their mean confidence.
+    pub mean_confidence: f64,
+    /// Their accuracy.
+    pub accuracy: f64,
+}
+
+/// Is 0.9 confidence right 90% of the time?
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Calibration {
+    /// Expected calibration error: the count-weighted mean |accuracy - confidence| over bins.
+    pub ece: f64,
+    /// Ten equal-width bins over [0, 1].
+    pub bins: Vec<CalibrationBin>,
+}
+
+/// Latency of the calls that answered the examples.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct LatencySummary {
+    /// Median wall time of a call, ms.
+    pub p50_ms: f64,
+    /// 95th percentile, ms.
+    pub p95_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// Mean queries per call.
+    pub mean_batch_size: f64,
+    /// Mean time per query (call time divided by its batch size), ms.
+    pub mean_ms_per_query: f64,
+}
+
 /// The report.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Report {
@@ -55,6 +107,49 @@ pub struct Report {
     pub labels: Vec<String>,
     /// `confusion[gold][predicted]` counts, in `labels` order.
     pub confusion: Vec<Vec<usize>>,
+    /// Confidence against accuracy.
+    pub calibration: Calibration,
+    /// Latency of the answering calls.
+    pub latency: LatencySummary,
+}
+
+/// Calibration over ten equal-width confidence bins.
+pub fn calibration(points: &[(f32, bool)]) -> Calibration {
+    const BINS: usize = 10;
+    let mut sums = vec![(0usize, 0f64, 0usize); BINS];
+    for &(c, ok) in points {
+        let b = ((c.clamp(0.0, 1.0) as f64 * BINS as f64) as usize).min(BINS - 1);
+        sums[b].0 += 1;
+        sums[b].1 += c as f64;
+        sums[b].2 += usize::from(ok);
+    }
+    let n = points.len().max(1) as f64;
+    let mut ece = 0.0;
+    let bins = sums
+        .iter()
+        .enumerate()
+        .map(|(i, &(count, conf, correct))| {
+            let (mean_confidence, accuracy) =
+                if count > 0 { (conf / count as f64, correct as f64 / count as f64) } else { (0.0, 0.0) };
+            ece += count as f64 / n * (accuracy - mean_confidence).abs();
+            CalibrationBin { lower: i as f64 / BINS as f64, upper: (i + 1) as f64 / BINS as f64, count, mean_confidence, accuracy }
+        })
+        .collect();
+    Calibration { ece, bins }
+}
+
+fn latency(predictions: &[Option<Prediction>]) -> LatencySummary {
+    let answered: Vec<&Prediction> = predictions.iter().flatten().collect();
+    let mut ms: Vec<f64> = answered.iter().map(|p| p.latency_us as f64 / 1e3).collect();
+    ms.sort_by(f64::total_cmp);
+    let n = answered.len().max(1) as f64;
+    LatencySummary {
+        p50_ms: crate::bench::percentile(&ms, 0.5),
+        p95_ms: crate::bench::percentile(&ms, 0.95),
+        p99_ms: crate::bench::percentile(&ms, 0.99),
+        mean_batch_size: answered.iter().map(|p| p.batch_size as f64).sum::<f64>() / n,
+        mean_ms_per_query: answered.iter().map(|p| p.latency_us as f64 / 1e3 / p.batch_size.max(1) as f64).sum::<f64>() / n,
+    }
 }
 
 /// Reads labelled JSONL; a malformed line is an error naming the file and line.
@@ -68,7 +163,13 @@ pub fn read_examples(path: &Path) -> Result<Vec<Example>, String> {
 }
 
 /// Computes the report from gold labels, predictions (`None` = error) and languages.
-pub fn score(labels: &[String], gold: &[&str], predicted: &[Option<String>], langs: &[String]) -> Report {
+pub fn score(labels: &[String], gold: &[&str], predictions: &[Option<Prediction>], langs: &[String]) -> Report {
+    let predicted: Vec<Option<String>> = predictions.iter().map(|p| p.as_ref().map(|p| p.intent.clone())).collect();
+    let points: Vec<(f32, bool)> = predictions
+        .iter()
+        .zip(gold)
+        .filter_map(|(p, g)| p.as_ref().map(|p| (p.confidence, p.intent == *g)))
+        .collect();
     let known: HashSet<&str> = labels.iter().map(String::as_str).collect();
     let index = |l: &str| labels.iter().position(|x| x == l);
     let n = labels.len();
@@ -116,6 +217,8 @@ pub fn score(labels: &[String], gold: &[&str], predicted: &[Option<String>], lan
         per_language: per_lang.into_iter().map(|(l, (c, t))| (l, (c as f64 / t as f64, t))).collect(),
         labels: labels.to_vec(),
         confusion,
+        calibration: calibration(&points),
+        latency: latency(predictions),
     }
 }
 
@@ -138,7 +241,19 @@ pub fn markdown(r: &Report, title: &str) -> String {
     for (l, (acc, n)) in &r.per_language {
         s += &format!("| {l} | {n} | {:.2}% |\n", acc * 100.0);
     }
-    s += "\n## Confusion matrix\n\nRows: gold intent; columns: predicted (numbered as the rows).\n\n| # | gold \\ predicted |";
+    s += &format!(
+        "\n## Calibration\n\nExpected calibration error: {:.4}. ![reliability diagram](eval-reliability.svg)\n\n| confidence | answers | mean confidence | accuracy |\n|---|---:|---:|---:|\n",
+        r.calibration.ece
+    );
+    for b in r.calibration.bins.iter().filter(|b| b.count > 0) {
+        s += &format!("| {:.1}-{:.1} | {} | {:.3} | {:.3} |\n", b.lower, b.upper, b.count, b.mean_confidence, b.accuracy);
+    }
+    let l = &r.latency;
+    s += &format!(
+        "\n## Latency\n\nWall time of the answering calls: p50 {:.1} ms, p95 {:.1} ms, p99 {:.1} ms; {:.1} queries a call on average, {:.1} ms a query.\n",
+        l.p50_ms, l.p95_ms, l.p99_ms, l.mean_batch_size, l.mean_ms_per_query
+    );
+    s += "\n## Confusion matrix\n\n![confusion matrix](eval-confusion.svg)\n\nRows: gold intent; columns: predicted (numbered as the rows).\n\n| # | gold \\ predicted |";
     let used: Vec<usize> = (0..r.labels.len())
         .filter(|&k| r.confusion[k].iter().sum::<usize>() > 0 || r.confusion.iter().any(|row| row[k] > 0))
         .collect();
@@ -176,7 +291,12 @@ pub fn run(engine_args: &EngineArgs, data: &[PathBuf], out_dir: &Path) -> Result
     for chunk in examples.chunks(engine.config().max_batch) {
         let texts: Vec<&str> = chunk.iter().map(|e| e.text.as_str()).collect();
         for r in engine.classify_batch(&texts, &options) {
-            predicted.push(r.ok().map(|c| c.intent));
+            predicted.push(r.ok().map(|c| Prediction {
+                intent: c.intent,
+                confidence: c.confidence,
+                latency_us: c.timings.total_us,
+                batch_size: c.timings.batch_size,
+            }));
         }
         bar.inc(chunk.len() as u64);
     }
@@ -189,11 +309,14 @@ pub fn run(engine_args: &EngineArgs, data: &[PathBuf], out_dir: &Path) -> Result
     std::fs::write(out_dir.join("eval.json"), json).map_err(|e| e.to_string())?;
     let title = format!("Evaluation: {}", data.iter().map(|d| d.display().to_string()).collect::<Vec<_>>().join(", "));
     std::fs::write(out_dir.join("eval.md"), markdown(&report, &title)).map_err(|e| e.to_string())?;
+    std::fs::write(out_dir.join("eval-confusion.svg"), crate::svg::confusion(&report)).map_err(|e| e.to_string())?;
+    std::fs::write(out_dir.join("eval-reliability.svg"), crate::svg::reliability(&report.calibration)).map_err(|e| e.to_string())?;
     println!(
-        "examples {}  accuracy {:.2}%  macro-F1 {:.4}  invalid outputs {}  errors {}  -> {}",
+        "examples {}  accuracy {:.2}%  macro-F1 {:.4}  ECE {:.4}  invalid outputs {}  errors {}  -> {}",
         report.examples,
         report.accuracy * 100.0,
         report.macro_f1,
+        report.calibration.ece,
         report.invalid_outputs,
         report.errors,
         out_dir.display()
@@ -209,7 +332,8 @@ mod tests {
     fn metrics_match_a_hand_computed_case() {
         let labels: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
         let gold = ["a", "a", "b", "b", "c"];
-        let predicted = vec![Some("a".into()), Some("b".into()), Some("b".into()), None, Some("zzz".into())];
+        let p = |l: &str, c: f32| Some(Prediction { intent: l.into(), confidence: c, latency_us: 2000, batch_size: 2 });
+        let predicted = vec![p("a", 0.95), p("b", 0.55), p("b", 0.85), None, p("zzz", 0.3)];
         let langs: Vec<String> = ["en", "de", "en", "de", "en"].iter().map(|s| s.to_string()).collect();
         let r = score(&labels, &gold, &predicted, &langs);
         assert_eq!(r.examples, 5);
@@ -221,7 +345,15 @@ mod tests {
         assert!((r.macro_f1 - (2.0 / 3.0 + 0.5) / 3.0).abs() < 1e-12);
         assert_eq!(r.per_language["en"], (2.0 / 3.0, 3));
         assert_eq!(r.confusion[0], vec![1, 1, 0]);
+        // Answered: 0.95 right (bin 9), 0.55 wrong (bin 5), 0.85 right (bin 8), 0.3 wrong (bin 3).
+        let counts: Vec<usize> = r.calibration.bins.iter().map(|b| b.count).collect();
+        assert_eq!(counts, vec![0, 0, 0, 1, 0, 1, 0, 0, 1, 1]);
+        assert_eq!((r.calibration.bins[9].accuracy, r.calibration.bins[5].accuracy), (1.0, 0.0));
+        let ece = (0.05 + 0.55 + 0.15 + 0.3) / 4.0;
+        assert!((r.calibration.ece - ece).abs() < 1e-6, "{} vs {ece}", r.calibration.ece);
+        assert_eq!((r.latency.p50_ms, r.latency.mean_ms_per_query, r.latency.mean_batch_size), (2.0, 1.0, 2.0));
         let md = markdown(&r, "t");
+        assert!(md.contains("Expected calibration error: 0.2625") && md.contains("eval-reliability.svg"));
         assert!(md.contains("| 5 | 40.00% |"));
         assert!(md.contains("| de | 2 | 0.00% |"));
     }

@@ -3,6 +3,7 @@
 
 mod bench;
 mod eval;
+mod svg;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};

@@ -68,6 +68,13 @@ fn eval_writes_json_and_markdown() {
     let acc = report["accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&acc));
     assert_eq!(report["per_language"]["de"][1], 1);
+    let ece = report["calibration"]["ece"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&ece));
+    assert!(report["latency"]["p50_ms"].as_f64().unwrap() > 0.0);
+    for pic in ["eval-confusion.svg", "eval-reliability.svg"] {
+        let svg = std::fs::read_to_string(dir.join(pic)).unwrap();
+        assert!(svg.starts_with("<svg") && svg.contains("</svg>"), "{pic}");
+    }
     let md = std::fs::read_to_string(dir.join("eval.md")).unwrap();
     assert!(md.contains("## Confusion matrix") && md.contains("| de | 1 |"));
 }

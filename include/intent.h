@@ -367,7 +367,7 @@ const char *intent_engine_label(const struct intent_engine *engine, size_t index
  `cap`), and its full length (without NUL) into `*len` if `len` is not NULL.
 
  # Safety
- `engine` is live; `buf` is NULL (with `cap` 0) or has `cap` writable bytes.
+ `engine` is NULL (an error) or live; `buf` is NULL (with `cap` 0) or has `cap` writable bytes.
  */
 int32_t intent_engine_last_error(const struct intent_engine *engine,
                                  char *buf,
@@ -396,7 +396,8 @@ const char *intent_version(void);
 uint32_t intent_abi_version(void);
 
 /*
- Classifies one query (`text`, `len` bytes of UTF-8). `params` may be NULL. On success
+ Classifies one query (`text`, `len` bytes of UTF-8; NULL with `len` 0 is the empty
+ query). `params` may be NULL. On success
  `*out` owns the result (free with `intent_result_free`).
 
  # Safety
@@ -410,9 +411,12 @@ int32_t intent_classify(const struct intent_engine *engine,
                         struct intent_result **out);
 
 /*
- Classifies `n` queries together. Returns `INTENT_STATUS_OK` when the batch was processed;
- each query has its own status (`intent_batch_status`): a bad query is reported and
- the others are still answered. On success `*out` owns the batch (`intent_batch_free`).
+ Classifies `n` queries together. Options that are wrong for every query (an unknown or
+ empty label set, a bad top-k or threshold) fail the whole call with their status.
+ Otherwise it returns `INTENT_STATUS_OK` and each query has its own status
+ (`intent_batch_status`): a bad query (NULL with a length, invalid UTF-8, empty, too
+ long) is reported and the others are still answered. On success `*out` owns the batch
+ (`intent_batch_free`).
 
  # Safety
  `engine` is live; `texts` has `n` entries; `params` is NULL or initialised; `out` writable.
@@ -447,6 +451,22 @@ float intent_result_confidence(const struct intent_result *result);
  `result` is NULL or live.
  */
 uint8_t intent_result_is_fallback(const struct intent_result *result);
+
+/*
+ Number of tokens of the query as evaluated (after truncation, if any); 0 for NULL.
+
+ # Safety
+ `result` is NULL or live.
+ */
+size_t intent_result_query_tokens(const struct intent_result *result);
+
+/*
+ 1 when the query was cut to the engine's length limit (`truncate` set), else 0.
+
+ # Safety
+ `result` is NULL or live.
+ */
+uint8_t intent_result_is_truncated(const struct intent_result *result);
 
 /*
  Number of labels in the result's top list.
@@ -501,7 +521,8 @@ void intent_result_free(struct intent_result *result);
 size_t intent_batch_count(const struct intent_batch *batch);
 
 /*
- Status of query `index` (`INTENT_STATUS_INVALID_ARGUMENT` when out of range or NULL).
+ Status of query `index`. For an `index` out of range, or a NULL batch, it is
+ `INTENT_STATUS_INVALID_ARGUMENT` (check `intent_batch_count` first to tell them apart).
 
  # Safety
  `batch` is NULL or live.

@@ -564,7 +564,13 @@ impl Engine {
         }
     }
 
-    fn check_options(&self, options: &ClassifyOptions) -> Result<()> {
+    /// Checks per-call options against the engine (top-k, threshold, and that every label
+    /// is in the taxonomy), as `classify` and `classify_batch` do before any query.
+    pub fn check_options(&self, options: &ClassifyOptions) -> Result<()> {
+        if let Some(labels) = &options.labels {
+            let names: Vec<&str> = labels.iter().map(String::as_str).collect();
+            self.taxonomy.subset(&names)?;
+        }
         if options.top_k == Some(0) {
             return Err(Error::new(Status::InvalidArgument, "top_k must be at least 1"));
         }

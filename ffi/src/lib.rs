@@ -250,8 +250,20 @@ unsafe fn free_box<T>(p: *mut T) {
     }
 }
 
-/// Size of the part of `intent_engine_params` that ABI 1.0 defines.
-const ENGINE_PARAMS_V1: usize = std::mem::size_of::<intent_engine_params>();
+/// Size of the part of `intent_engine_params` that ABI 1.0 defines: frozen, so that callers
+/// built against this header keep working when fields are appended.
+const ENGINE_PARAMS_V1: usize = std::mem::offset_of!(intent_engine_params, device) + std::mem::size_of::<i32>();
+/// Size of the part of `intent_classify_params` that ABI 1.0 defines (frozen likewise).
+const CLASSIFY_PARAMS_V1: usize = std::mem::offset_of!(intent_classify_params, threshold) + std::mem::size_of::<f32>();
+
+/// The caller's struct over our defaults: only its first `struct_size` bytes are read, so a
+/// caller built against an older header is not read past the end of its struct.
+unsafe fn read_prefix<T: Copy>(src: *const T, struct_size: usize, defaults: T) -> T {
+    let mut out = defaults;
+    let n = struct_size.min(std::mem::size_of::<T>());
+    std::ptr::copy_nonoverlapping(src as *const u8, &mut out as *mut T as *mut u8, n);
+    out
+}
 
 fn default_engine_params() -> intent_engine_params {
     let d = EngineConfig::default();
@@ -332,7 +344,7 @@ pub unsafe extern "C" fn intent_engine_new(params: *const intent_engine_params, 
         if !params.is_null() {
             let size = (*params).struct_size;
             check_size(size, ENGINE_PARAMS_V1, "intent_engine_params")?;
-            p = *params;
+            p = read_prefix(params, size, p);
         }
         let config = EngineConfig {
             threads: p.n_threads,
@@ -393,7 +405,7 @@ pub unsafe extern "C" fn intent_engine_label(engine: *const intent_engine, index
 /// `cap`), and its full length (without NUL) into `*len` if `len` is not NULL.
 ///
 /// # Safety
-/// `engine` is live; `buf` is NULL (with `cap` 0) or has `cap` writable bytes.
+/// `engine` is NULL (an error) or live; `buf` is NULL (with `cap` 0) or has `cap` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn intent_engine_last_error(engine: *const intent_engine, buf: *mut c_char, cap: usize, len: *mut usize) -> i32 {
     guard(None, || {
@@ -445,8 +457,13 @@ pub extern "C" fn intent_abi_version() -> u32 {
 }
 
 unsafe fn classify_options(params: *const intent_classify_params) -> Result<ClassifyOptions, Error> {
-    let Some(p) = params.as_ref() else { return Ok(ClassifyOptions::default()) };
-    check_size(p.struct_size, std::mem::size_of::<intent_classify_params>(), "intent_classify_params")?;
+    if params.is_null() {
+        return Ok(ClassifyOptions::default());
+    }
+    let size = (*params).struct_size;
+    check_size(size, CLASSIFY_PARAMS_V1, "intent_classify_params")?;
+    let defaults = intent_classify_params { struct_size: size, labels: std::ptr::null(), n_labels: 0, top_k: 0, threshold: -1.0 };
+    let p = read_prefix(params, size, defaults);
     let labels = if p.labels.is_null() {
         if p.n_labels != 0 {
             return Err(err(Status::InvalidArgument, "labels is NULL but n_labels is not 0"));
@@ -483,7 +500,8 @@ fn make_result(result: Classification) -> intent_result {
     }
 }
 
-/// Classifies one query (`text`, `len` bytes of UTF-8). `params` may be NULL. On success
+/// Classifies one query (`text`, `len` bytes of UTF-8; NULL with `len` 0 is the empty
+/// query). `params` may be NULL. On success
 /// `*out` owns the result (free with `intent_result_free`).
 ///
 /// # Safety
@@ -503,9 +521,6 @@ pub unsafe extern "C" fn intent_classify(
         if out.is_null() {
             return Err(err(Status::InvalidArgument, "out is NULL"));
         }
-        if text.is_null() {
-            return Err(err(Status::InvalidArgument, "text is NULL"));
-        }
         let text = str_arg(text, len, "query")?;
         let options = classify_options(params)?;
         let r = e.engine.classify(text, &options)?;
@@ -514,9 +529,12 @@ pub unsafe extern "C" fn intent_classify(
     })
 }
 
-/// Classifies `n` queries together. Returns `INTENT_STATUS_OK` when the batch was processed;
-/// each query has its own status (`intent_batch_status`): a bad query is reported and
-/// the others are still answered. On success `*out` owns the batch (`intent_batch_free`).
+/// Classifies `n` queries together. Options that are wrong for every query (an unknown or
+/// empty label set, a bad top-k or threshold) fail the whole call with their status.
+/// Otherwise it returns `INTENT_STATUS_OK` and each query has its own status
+/// (`intent_batch_status`): a bad query (NULL with a length, invalid UTF-8, empty, too
+/// long) is reported and the others are still answered. On success `*out` owns the batch
+/// (`intent_batch_free`).
 ///
 /// # Safety
 /// `engine` is live; `texts` has `n` entries; `params` is NULL or initialised; `out` writable.
@@ -541,11 +559,12 @@ pub unsafe extern "C" fn intent_classify_batch(
             return Err(err(Status::InvalidArgument, "texts is NULL"));
         }
         let options = classify_options(params)?;
+        e.engine.check_options(&options)?;
         let items = if n == 0 { &[][..] } else { std::slice::from_raw_parts(texts, n) };
         let decoded: Vec<Result<&str, Error>> = items
             .iter()
             .enumerate()
-            .map(|(i, s)| if s.ptr.is_null() { Err(err(Status::InvalidArgument, format!("query {i} is NULL"))) } else { str_arg(s.ptr, s.len, &format!("query {i}")) })
+            .map(|(i, s)| str_arg(s.ptr, s.len, &format!("query {i}")))
             .collect();
         let valid: Vec<&str> = decoded.iter().filter_map(|d| d.as_ref().ok().copied()).collect();
         let mut answers = e.engine.classify_batch(&valid, &options).into_iter();
@@ -590,6 +609,24 @@ pub unsafe extern "C" fn intent_result_confidence(result: *const intent_result) 
 #[no_mangle]
 pub unsafe extern "C" fn intent_result_is_fallback(result: *const intent_result) -> u8 {
     result.as_ref().map_or(0, |r| u8::from(r.result.fallback))
+}
+
+/// Number of tokens of the query as evaluated (after truncation, if any); 0 for NULL.
+///
+/// # Safety
+/// `result` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn intent_result_query_tokens(result: *const intent_result) -> usize {
+    result.as_ref().map_or(0, |r| r.result.query_tokens)
+}
+
+/// 1 when the query was cut to the engine's length limit (`truncate` set), else 0.
+///
+/// # Safety
+/// `result` is NULL or live.
+#[no_mangle]
+pub unsafe extern "C" fn intent_result_is_truncated(result: *const intent_result) -> u8 {
+    result.as_ref().map_or(0, |r| u8::from(r.result.truncated))
 }
 
 /// Number of labels in the result's top list.
@@ -671,7 +708,8 @@ pub unsafe extern "C" fn intent_batch_count(batch: *const intent_batch) -> usize
     batch.as_ref().map_or(0, |b| b.items.len())
 }
 
-/// Status of query `index` (`INTENT_STATUS_INVALID_ARGUMENT` when out of range or NULL).
+/// Status of query `index`. For an `index` out of range, or a NULL batch, it is
+/// `INTENT_STATUS_INVALID_ARGUMENT` (check `intent_batch_count` first to tell them apart).
 ///
 /// # Safety
 /// `batch` is NULL or live.

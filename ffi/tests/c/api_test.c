@@ -156,6 +156,7 @@ int main(int argc, char **argv) {
         intent_timings t = {0};
         t.struct_size = sizeof t;
         CHECK(intent_result_timings(r, &t) == INTENT_STATUS_OK && t.total_us > 0 && t.batch_size == 1, "timings");
+        CHECK(intent_result_query_tokens(r) > 0 && intent_result_is_truncated(r) == 0, "query tokens %zu", intent_result_query_tokens(r));
         const char *json = intent_result_json(r);
         CHECK(json && strstr(json, "\"intent\"") && strstr(json, "\"top\""), "json %s", json ? json : "(null)");
         printf("'%s' -> %s (%.3f)\n", q, intent_result_intent(r), c);
@@ -167,7 +168,8 @@ int main(int argc, char **argv) {
 
     /* Bad input: each a status and a message, never a crash. */
     CHECK(classify_status(NULL, "x", 1, NULL) == INTENT_STATUS_INVALID_ARGUMENT, "NULL engine");
-    CHECK(classify_status(engine, NULL, 3, NULL) == INTENT_STATUS_INVALID_ARGUMENT, "NULL text");
+    CHECK(classify_status(engine, NULL, 3, NULL) == INTENT_STATUS_INVALID_ARGUMENT, "NULL text with a length");
+    CHECK(classify_status(engine, NULL, 0, NULL) == INTENT_STATUS_EMPTY_QUERY, "NULL text of length 0 is empty");
     CHECK(intent_classify(engine, "x", 1, NULL, NULL) == INTENT_STATUS_INVALID_ARGUMENT, "NULL out");
     CHECK(classify_status(engine, "\xff\xfe order", 8, NULL) == INTENT_STATUS_INVALID_UTF8, "invalid UTF-8");
     CHECK(classify_status(engine, "", 0, NULL) == INTENT_STATUS_EMPTY_QUERY, "empty");
@@ -203,26 +205,31 @@ int main(int argc, char **argv) {
     cp.n_labels = 1;
     CHECK(classify_status(engine, q, strlen(q), &cp) == INTENT_STATUS_UNKNOWN_LABEL, "unknown label");
     CHECK(strstr(intent_last_error(), "newsletter") != NULL, "message names the label: %s", intent_last_error());
+    intent_batch *nb = NULL;
+    intent_str one[1] = {S("where is my parcel")};
+    CHECK(intent_classify_batch(engine, one, 1, &cp, &nb) == INTENT_STATUS_UNKNOWN_LABEL && nb == NULL, "batch with an unknown label fails whole");
     cp.n_labels = 0;
     CHECK(classify_status(engine, q, strlen(q), &cp) == INTENT_STATUS_EMPTY_LABEL_SET, "empty label set");
+    CHECK(intent_classify_batch(engine, one, 1, &cp, &nb) == INTENT_STATUS_EMPTY_LABEL_SET && nb == NULL, "batch with an empty label set fails whole");
     intent_str bad_label[1] = {{"\xc3", 1}};
     cp.labels = bad_label;
     cp.n_labels = 1;
     CHECK(classify_status(engine, q, strlen(q), &cp) == INTENT_STATUS_INVALID_UTF8, "label not UTF-8");
 
     /* A batch with bad queries among good ones. */
-    intent_str texts[5] = {S("where is my parcel"), {"\xff", 1}, S("I want to cancel my order"), S("   "), {NULL, 0}};
+    intent_str texts[6] = {S("where is my parcel"), {"\xff", 1}, S("I want to cancel my order"), S("   "), {NULL, 0}, {NULL, 4}};
     intent_batch *b = NULL;
-    CHECK(intent_classify_batch(engine, texts, 5, NULL, &b) == INTENT_STATUS_OK && b, "batch: %s", intent_last_error());
+    CHECK(intent_classify_batch(engine, texts, 6, NULL, &b) == INTENT_STATUS_OK && b, "batch: %s", intent_last_error());
     if (b) {
-        CHECK(intent_batch_count(b) == 5, "batch count");
+        CHECK(intent_batch_count(b) == 6, "batch count");
         CHECK(intent_batch_status(b, 0) == INTENT_STATUS_OK && intent_batch_result(b, 0) != NULL, "item 0 ok");
         CHECK(intent_batch_status(b, 1) == INTENT_STATUS_INVALID_UTF8 && intent_batch_result(b, 1) == NULL, "item 1 invalid UTF-8");
         CHECK(intent_batch_error(b, 1) && strstr(intent_batch_error(b, 1), "UTF-8"), "item 1 message");
         CHECK(intent_batch_status(b, 2) == INTENT_STATUS_OK, "item 2 ok");
         CHECK(intent_batch_status(b, 3) == INTENT_STATUS_EMPTY_QUERY, "item 3 empty");
-        CHECK(intent_batch_status(b, 4) == INTENT_STATUS_INVALID_ARGUMENT, "item 4 NULL");
-        CHECK(intent_batch_status(b, 5) == INTENT_STATUS_INVALID_ARGUMENT, "index out of range");
+        CHECK(intent_batch_status(b, 4) == INTENT_STATUS_EMPTY_QUERY, "item 4 NULL of length 0");
+        CHECK(intent_batch_status(b, 5) == INTENT_STATUS_INVALID_ARGUMENT, "item 5 NULL with a length");
+        CHECK(intent_batch_status(b, 6) == INTENT_STATUS_INVALID_ARGUMENT, "index out of range");
         r = NULL;
         CHECK(intent_classify(engine, texts[0].ptr, texts[0].len, NULL, &r) == INTENT_STATUS_OK, "single");
         if (r) {

@@ -11,3 +11,4 @@ scripts/gen-header.sh --check
 source scripts/env.sh
 cargo test --release --locked --workspace
 scripts/test-c.sh
+scripts/test-go.sh

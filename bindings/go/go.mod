@@ -1,0 +1,3 @@
+module libintent.dev/intent
+
+go 1.21

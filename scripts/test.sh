@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of libintent: set-up (packages, default model), build, header check,
-# the Rust tests (unit, plugin host, end to end on the real model, CLI), and the C API
-# program under AddressSanitizer.
+# the Rust tests (unit, plugin host, end to end on the real model, CLI), the C API
+# program under AddressSanitizer, the Go binding under the race detector, and the
+# dataset checks (reproducible, train/test disjoint, counts).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -12,3 +13,4 @@ source scripts/env.sh
 cargo test --release --locked --workspace
 scripts/test-c.sh
 scripts/test-go.sh
+python3 -m pytest -q data/tests

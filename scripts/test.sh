@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of libintent: set-up (packages, default model), build, header check,
 # the Rust tests (unit, plugin host, end to end on the real model, CLI), the C API
-# program under AddressSanitizer, the Go binding under the race detector, and the
+# program under AddressSanitizer, the Go binding under the race detector, the Java
+# binding (JUnit 5), and the
 # dataset checks (reproducible, train/test disjoint, counts).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,4 +14,5 @@ source scripts/env.sh
 cargo test --release --locked --workspace
 scripts/test-c.sh
 scripts/test-go.sh
+scripts/test-java.sh
 python3 -m pytest -q data/tests

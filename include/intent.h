@@ -375,8 +375,9 @@ int32_t intent_engine_last_error(const struct intent_engine *engine,
                                  size_t *len);
 
 /*
- This thread's last error message (empty if none). Valid until this thread's next
- libintent call. Never NULL.
+ The message of this thread's most recent failure (empty before the first one; a
+ successful call does not clear it, so read it right after a failing call). Valid until
+ this thread's next libintent call. Never NULL.
  */
 const char *intent_last_error(void);
 

@@ -112,7 +112,7 @@ impl Taxonomy {
     /// Reads a taxonomy from a JSON file.
     pub fn from_file(path: &Path) -> Result<Taxonomy> {
         let meta = std::fs::metadata(path)
-            .map_err(|e| Error::new(Status::Io, format!("cannot read taxonomy {}: {e}", path.display())))?;
+            .map_err(|e| Error::new(Status::InvalidTaxonomy, format!("cannot read taxonomy {}: {e}", path.display())))?;
         if meta.len() > MAX_TAXONOMY_FILE_BYTES {
             return Err(Error::new(
                 Status::InvalidTaxonomy,
@@ -120,7 +120,7 @@ impl Taxonomy {
             ));
         }
         let text = std::fs::read_to_string(path)
-            .map_err(|e| Error::new(Status::Io, format!("cannot read taxonomy {}: {e}", path.display())))?;
+            .map_err(|e| Error::new(Status::InvalidTaxonomy, format!("cannot read taxonomy {}: {e}", path.display())))?;
         Taxonomy::from_json(&text).map_err(|e| Error::new(e.status, format!("{}: {}", path.display(), e.message)))
     }
 
@@ -265,9 +265,9 @@ mod tests {
     }
 
     #[test]
-    fn missing_file_is_an_io_error() {
+    fn a_missing_file_is_an_unreadable_taxonomy() {
         let e = Taxonomy::load("/nonexistent/taxonomy.json").unwrap_err();
-        assert_eq!(e.status, Status::Io);
+        assert_eq!(e.status, Status::InvalidTaxonomy);
         assert!(e.message.contains("/nonexistent/taxonomy.json"));
     }
 }

@@ -427,8 +427,9 @@ pub unsafe extern "C" fn intent_engine_last_error(engine: *const intent_engine, 
     })
 }
 
-/// This thread's last error message (empty if none). Valid until this thread's next
-/// libintent call. Never NULL.
+/// The message of this thread's most recent failure (empty before the first one; a
+/// successful call does not clear it, so read it right after a failing call). Valid until
+/// this thread's next libintent call. Never NULL.
 #[no_mangle]
 pub extern "C" fn intent_last_error() -> *const c_char {
     LAST_ERROR.with(|slot| slot.borrow().as_ptr())
@@ -483,6 +484,9 @@ unsafe fn classify_options(params: *const intent_classify_params) -> Result<Clas
         }
         Some(out)
     };
+    if p.threshold.is_nan() {
+        return Err(err(Status::InvalidArgument, "threshold is NaN (use a negative value for the engine's setting)"));
+    }
     Ok(ClassifyOptions {
         labels,
         top_k: (p.top_k > 0).then_some(p.top_k as usize),

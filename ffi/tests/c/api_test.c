@@ -189,6 +189,9 @@ int main(int argc, char **argv) {
     /* Label subsets. */
     intent_classify_params cp;
     CHECK(intent_classify_params_init(&cp, sizeof cp) == INTENT_STATUS_OK, "classify params init");
+    cp.threshold = NAN;
+    CHECK(classify_status(engine, q, strlen(q), &cp) == INTENT_STATUS_INVALID_ARGUMENT, "NaN threshold");
+    cp.threshold = -1.0f;
     intent_str allowed[2] = {S("track_order"), S("cancel_order")};
     cp.labels = allowed;
     cp.n_labels = 2;

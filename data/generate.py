@@ -105,28 +105,31 @@ def fill(rng, template, slots, split, lang):
     return SLOT_RE.sub(value, template)
 
 
+# Wrappers by a uniform draw: (upper bound of the draw, filler list, style, put before the text).
+WRAPPERS = [
+    (0.12, "polite_prefix", "polite", True),
+    (0.20, "polite_suffix", "polite", False),
+    (0.26, "rude_prefix", "rude", True),
+    (0.31, "rude_suffix", "rude", False),
+    (0.37, "greeting", "greeting", True),
+    (0.43, "ramble", "rambling", True),
+]
+
+
 def stylise(rng, text, lang, fillers, other_fillers, split):
     """Applies shopper-like noise; returns the text and the names of the styles used."""
     styles = []
     r = rng.random()
-    if r < 0.12:
-        text = fillers["polite_prefix"][rng.randrange(len(fillers["polite_prefix"]))] + text
-        styles.append("polite")
-    elif r < 0.20:
-        text = text + fillers["polite_suffix"][rng.randrange(len(fillers["polite_suffix"]))]
-        styles.append("polite")
-    elif r < 0.26:
-        text = fillers["rude_prefix"][rng.randrange(len(fillers["rude_prefix"]))] + text
-        styles.append("rude")
-    elif r < 0.31:
-        text = text + fillers["rude_suffix"][rng.randrange(len(fillers["rude_suffix"]))]
-        styles.append("rude")
-    elif r < 0.37:
-        text = rng.choice(fillers["greeting"]) + " " + text
-        styles.append("greeting")
-    elif r < 0.43:
-        text = rng.choice(fillers["ramble"]).rstrip() + " " + text
-        styles.append("rambling")
+    wrapper = next((w for w in WRAPPERS if r < w[0]), None)
+    if wrapper:
+        _, key, style, prefix = wrapper
+        piece = rng.choice(fillers[key])
+        if key == "ramble":
+            piece = piece.rstrip() + " "
+        elif key == "greeting":
+            piece = piece + " "
+        text = piece + text if prefix else text + piece
+        styles.append(style)
     elif r < 0.48 and other_fillers:
         other = rng.choice(other_fillers)
         key = rng.choice(["polite_suffix", "greeting"])

@@ -567,10 +567,12 @@ impl Engine {
     /// Checks per-call options against the engine (top-k, threshold, and that every label
     /// is in the taxonomy), as `classify` and `classify_batch` do before any query.
     pub fn check_options(&self, options: &ClassifyOptions) -> Result<()> {
-        if let Some(labels) = &options.labels {
-            let names: Vec<&str> = labels.iter().map(String::as_str).collect();
-            self.taxonomy.subset(&names)?;
-        }
+        self.check_limits(options)?;
+        self.trie_for(options).map(|_| ())
+    }
+
+    /// The top-k and threshold checks of [`Engine::check_options`].
+    fn check_limits(&self, options: &ClassifyOptions) -> Result<()> {
         if options.top_k == Some(0) {
             return Err(Error::new(Status::InvalidArgument, "top_k must be at least 1"));
         }
@@ -594,7 +596,7 @@ impl IntentEngine for Engine {
 
     fn classify_batch(&self, texts: &[&str], options: &ClassifyOptions) -> Vec<Result<Classification>> {
         let start = Instant::now();
-        let setup = self.check_options(options).and_then(|()| self.trie_for(options));
+        let setup = self.check_limits(options).and_then(|()| self.trie_for(options));
         let (trie, allowed) = match setup {
             Ok(v) => v,
             Err(e) => return texts.iter().map(|_| Err(e.clone())).collect(),

@@ -13,6 +13,7 @@
 
 use crate::backend::{BatchToken, ContextSpec, EvalContext, Model};
 use crate::error::{Error, Result, Status};
+use crate::manifest::ModelManifest;
 use crate::prompt::{self, SplitPrompt};
 use crate::taxonomy::Taxonomy;
 use crate::trie::{softmax, LabelTrie};
@@ -209,6 +210,7 @@ pub struct Engine {
     taxonomy: Taxonomy,
     config: EngineConfig,
     prompt: PreparedPrompt,
+    prompt_format: Option<String>,
     label_tokens: Vec<Vec<i32>>,
     full_trie: LabelTrie,
     end_token: Option<i32>,
@@ -224,13 +226,25 @@ struct PreparedQuery {
 }
 
 impl Engine {
-    /// Builds an engine over a loaded model: renders and tokenizes the prompt, builds the
-    /// label trie, and evaluates the prefix in the first context.
+    /// Builds an engine over a loaded model with the zero-shot prompt: renders and
+    /// tokenizes the prompt, builds the label trie, and evaluates the prefix in the first
+    /// context.
     pub fn new(model: Arc<dyn Model>, taxonomy: Taxonomy, config: EngineConfig) -> Result<Engine> {
+        Engine::with_manifest(model, taxonomy, config, None)
+    }
+
+    /// Builds an engine over a loaded model; a fine-tuned model's manifest gives the
+    /// prompt and the answer words when it was trained for this taxonomy (the zero-shot
+    /// prompt is used otherwise).
+    pub fn with_manifest(model: Arc<dyn Model>, taxonomy: Taxonomy, config: EngineConfig, manifest: Option<&ModelManifest>) -> Result<Engine> {
         config.validate()?;
         taxonomy.validate()?;
         let facts = model.facts().clone();
-        let system = prompt::zero_shot_system_prompt(&taxonomy);
+        let finetuned = manifest.filter(|m| m.applies_to(&taxonomy));
+        let system = match finetuned {
+            Some(m) => m.system_prompt.clone(),
+            None => prompt::zero_shot_system_prompt(&taxonomy),
+        };
         let split = prompt::render(facts.chat_template.as_deref(), &system, facts.bos_text.as_deref(), facts.eos_text.as_deref())?;
         let mut prefix = model.tokenize(&split.prefix, true)?;
         if facts.add_bos {
@@ -244,7 +258,7 @@ impl Engine {
         let label_tokens = taxonomy
             .intents
             .iter()
-            .map(|i| model.tokenize(&i.label, false))
+            .map(|i| model.tokenize(finetuned.map_or(&i.label, |m| &m.answers[&i.label]), false))
             .collect::<Result<Vec<_>>>()?;
         let end_token = facts.eot.or(facts.eos);
         let all: Vec<(usize, &[i32])> = label_tokens.iter().enumerate().map(|(i, t)| (i, t.as_slice())).collect();
@@ -275,6 +289,7 @@ impl Engine {
             model,
             taxonomy,
             prompt: PreparedPrompt { prefix, suffix, split },
+            prompt_format: finetuned.map(|m| m.prompt_format.clone()),
             label_tokens,
             full_trie,
             end_token,
@@ -307,6 +322,12 @@ impl Engine {
     /// chat template made it.
     pub fn prompt_text(&self) -> (&str, &str, bool) {
         (&self.prompt.split.prefix, &self.prompt.split.suffix, self.prompt.split.own_template)
+    }
+
+    /// The fine-tuned prompt format in use (from the model's manifest), or `None` for the
+    /// zero-shot prompt.
+    pub fn prompt_format(&self) -> Option<&str> {
+        self.prompt_format.as_deref()
     }
 
     /// The label trie over the whole taxonomy: how many branching nodes (scoring steps in
@@ -694,6 +715,43 @@ mod tests {
         assert_eq!(r.top.len(), LABELS.len());
         assert!(r.top.windows(2).all(|w| w[0].probability >= w[1].probability));
         assert!(!r.fallback);
+    }
+
+    #[test]
+    fn a_fine_tuned_manifest_gives_the_prompt_and_one_step_answers() {
+        use crate::manifest::{ModelManifest, FINETUNED_PROMPT_FORMAT};
+        let answers = ["invoice", "refund", "cancel", "halt", "track", "other"];
+        let manifest = ModelManifest {
+            manifest_version: 1,
+            taxonomy: "test".into(),
+            prompt_format: FINETUNED_PROMPT_FORMAT.into(),
+            system_prompt: "Short fine-tuned prompt.".into(),
+            answers: LABELS.iter().zip(answers).map(|(l, a)| (l.to_string(), a.to_string())).collect(),
+            base: None,
+            adapter: None,
+            weights: None,
+        };
+        let model = ScriptedModel::new(&answers);
+        let counters = Arc::clone(&model.counters);
+        let config = EngineConfig { branch_min_prob: 0.0, ..EngineConfig::default() };
+        let e = Engine::with_manifest(Arc::new(model), taxonomy(), config.clone(), Some(&manifest)).unwrap();
+        assert_eq!(e.prompt_format(), Some(FINETUNED_PROMPT_FORMAT));
+        assert!(e.prompt_text().0.contains("Short fine-tuned prompt.") && !e.prompt_text().0.contains("about check_invoice"));
+        let evals = counters.evals.load(Ordering::SeqCst);
+        let r = e.classify("I want my refund", &ClassifyOptions::default()).unwrap();
+        assert_eq!(r.intent, "check_refund");
+        // Distinct first tokens: one evaluation decides, with the exact probability.
+        assert_eq!(counters.evals.load(Ordering::SeqCst) - evals, 1);
+        let expected = PREFERENCE.exp() / (PREFERENCE.exp() + 5.0);
+        assert!((r.confidence - expected).abs() < 1e-5, "{} vs {expected}", r.confidence);
+
+        // Another taxonomy: the manifest does not apply, the zero-shot prompt is used.
+        let mut other = taxonomy();
+        other.name = "other-shop".into();
+        let e = Engine::with_manifest(Arc::new(ScriptedModel::new(LABELS)), other, config, Some(&manifest)).unwrap();
+        assert_eq!(e.prompt_format(), None);
+        assert!(e.prompt_text().0.contains("about check_invoice"));
+        assert_eq!(e.classify("track it", &ClassifyOptions::default()).unwrap().intent, "track");
     }
 
     #[test]

@@ -20,6 +20,7 @@ mod fixture;
 pub mod engine;
 pub mod error;
 pub mod gguf;
+pub mod manifest;
 pub mod open;
 pub mod plugin;
 pub mod prompt;
@@ -28,6 +29,7 @@ pub mod trie;
 
 pub use engine::{Classification, ClassifyOptions, Engine, EngineConfig, IntentEngine, LabelScore, Timings};
 pub use error::{Error, Result, Status};
+pub use manifest::ModelManifest;
 pub use open::{open, OpenOptions};
 pub use taxonomy::{Intent, Taxonomy};
 

@@ -4,6 +4,7 @@
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result, Status};
 use crate::gguf;
+use crate::manifest::ModelManifest;
 use crate::plugin;
 use crate::taxonomy::{Taxonomy, ECOMMERCE_V1};
 use std::path::{Path, PathBuf};
@@ -109,8 +110,8 @@ pub fn model_format(path: &Path) -> Result<&'static str> {
     ))
 }
 
-/// Opens an engine: resolves the model, checks its file, finds the plugin, loads the
-/// taxonomy, and prepares the prompt cache.
+/// Opens an engine: resolves the model, checks its file, reads its manifest (if any),
+/// finds the plugin, loads the taxonomy, and prepares the prompt cache.
 pub fn open(options: &OpenOptions) -> Result<Engine> {
     let taxonomy = Taxonomy::load(options.taxonomy.as_deref().unwrap_or(ECOMMERCE_V1))?;
     let model_path = resolve_model(options.model.as_deref())?;
@@ -127,6 +128,7 @@ pub fn open(options: &OpenOptions) -> Result<Engine> {
             ),
         ));
     }
+    let manifest = ModelManifest::for_model(&model_path)?;
     let model = plugin.open_model(&model_path, options.use_mmap, options.device)?;
-    Engine::new(Arc::new(model), taxonomy, options.config.clone())
+    Engine::with_manifest(Arc::new(model), taxonomy, options.config.clone(), manifest.as_ref())
 }

@@ -127,6 +127,31 @@ impl Plugin {
         self.check(code, "probe").map_err(|e| Error::new(Status::PluginUnavailable, e.message))
     }
 
+    /// Re-encodes the model file `input` as `output` in the weight format `kind` with the
+    /// backend's own quantizer (plugins of ABI 1.1 and later that have one).
+    pub fn quantize(&self, input: &Path, output: &Path, kind: &str, n_threads: i32) -> Result<()> {
+        let Some(quantize) = self.table.quantize else {
+            return Err(Error::new(
+                Status::UnsupportedModel,
+                format!("backend '{}' (plugin ABI {}.{}) has no quantizer", self.name, self.abi.0, self.abi.1),
+            ));
+        };
+        let c = |p: &str, what: &str| CString::new(p).map_err(|_| Error::new(Status::InvalidArgument, format!("{what} contains a NUL byte")));
+        let input_c = c(&input.to_string_lossy(), "input path")?;
+        let output_c = c(&output.to_string_lossy(), "output path")?;
+        let kind_c = c(kind, "weight format")?;
+        let params = abi::QuantizeParams {
+            struct_size: std::mem::size_of::<abi::QuantizeParams>(),
+            input: input_c.as_ptr(),
+            output: output_c.as_ptr(),
+            kind: kind_c.as_ptr(),
+            n_threads,
+        };
+        // SAFETY: the params and their strings live across the call.
+        let code = unsafe { quantize(&params) };
+        self.check(code, "quantize")
+    }
+
     /// Opens a model with this plugin.
     pub fn open_model(self: &Arc<Self>, path: &Path, use_mmap: bool, device: i32) -> Result<PluginModel> {
         let c_path = CString::new(path.to_string_lossy().as_bytes())
@@ -369,8 +394,16 @@ fn load_uncached(path: &Path) -> Result<Arc<Plugin>> {
             format!("{shown}: plugin table is {size} bytes, ABI {}.0 needs {}", abi::ABI_MAJOR, abi::MIN_TABLE_SIZE),
         ));
     }
-    // SAFETY: the table is at least as large as the fields this host knows.
-    let table = unsafe { *table_ptr };
+    // SAFETY: the table holds at least every v1.0 field; later fields are read only when
+    // the plugin's table is large enough to hold them (an older plugin's end is not read).
+    let table = unsafe {
+        let mut table = std::mem::MaybeUninit::<abi::PluginTable>::uninit();
+        std::ptr::copy_nonoverlapping(table_ptr as *const u8, table.as_mut_ptr() as *mut u8, abi::MIN_TABLE_SIZE);
+        let quantize_end = std::mem::offset_of!(abi::PluginTable, quantize) + std::mem::size_of::<Option<abi::QuantizeFn>>();
+        let quantize = if size >= quantize_end { (*table_ptr).quantize } else { None };
+        std::ptr::addr_of_mut!((*table.as_mut_ptr()).quantize).write(quantize);
+        table.assume_init()
+    };
     let plugin = Plugin {
         name: to_str(table.name),
         version: to_str(table.version),

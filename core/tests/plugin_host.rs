@@ -33,7 +33,8 @@ fn a_plugin_of_another_major_is_refused_naming_both_versions() {
     let lib = build_fake(&dir, &file_name_for("fake-abi2"), &["-DABI_MAJOR=2", "-DPLUGIN_NAME=\"fake-abi2\""]);
     let e = plugin::load(&lib).unwrap_err();
     assert_eq!(e.status, Status::PluginAbiMismatch);
-    assert!(e.message.contains("ABI 2.3") && e.message.contains("ABI 1.0"), "{}", e.message);
+    let ours = format!("ABI {}.{}", plugin::ABI_MAJOR, plugin::ABI_MINOR);
+    assert!(e.message.contains("ABI 2.3") && e.message.contains(&ours), "{}", e.message);
     // Asked for by name, the mismatch is the error the caller sees.
     let e = plugin::find(Some("fake-abi2"), "gguf", Some(&dir)).unwrap_err();
     assert_eq!(e.status, Status::PluginAbiMismatch, "{}", e.message);
@@ -76,6 +77,10 @@ fn a_working_fake_plugin_loads_and_its_failures_carry_its_message() {
     let e = p.open_model(Path::new("/x.gguf"), false, 0).err().unwrap();
     assert_eq!(e.status, Status::UnsupportedModel);
     assert!(e.message.contains("fake plugin opens no models"), "{}", e.message);
+    // Its table ends where ABI 1.0 ended: the host reads no further and knows it has no quantizer.
+    let e = p.quantize(Path::new("/a.gguf"), Path::new("/b.gguf"), "Q4_K_M", 1).unwrap_err();
+    assert_eq!(e.status, Status::UnsupportedModel);
+    assert!(e.message.contains("has no quantizer"), "{}", e.message);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Safe Rust side of a plugin: implement [`BackendModel`] and [`BackendContext`],
 //! then `export_plugin!` builds the C table with panic-catching glue.
 
-use crate::{status, Batch, ContextParams, ModelInfo, ModelParams, PluginContext, PluginModel};
+use crate::{status, Batch, ContextParams, ModelInfo, ModelParams, PluginContext, PluginModel, QuantizeParams};
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -74,6 +74,12 @@ pub trait BackendModel: Send + Sync + Sized + 'static {
     fn tokenize(&self, text: &str, parse_special: bool) -> Result<Vec<i32>, PluginError>;
     /// Creates a context.
     fn new_context(&self, params: &ContextParams) -> Result<Self::Context, PluginError>;
+    /// Re-encodes the model file `input` as `output` in the weight format `kind`.
+    /// Backends without a quantizer keep this default, which answers `UNSUPPORTED`.
+    fn quantize(input: &str, output: &str, kind: &str, n_threads: i32) -> Result<(), PluginError> {
+        let _ = (input, output, n_threads);
+        Err(PluginError::new(status::UNSUPPORTED, format!("this backend cannot quantize (asked for {kind})")))
+    }
 }
 
 /// An evaluation context (KV cache and scratch), used by one thread at a time.
@@ -307,6 +313,21 @@ pub mod glue {
         })
     }
 
+    /// See [`crate::QuantizeFn`].
+    pub unsafe extern "C" fn quantize<M: BackendModel>(params: *const QuantizeParams) -> i32 {
+        guarded(|| {
+            let p = params.as_ref().ok_or_else(|| PluginError::invalid("quantize: params is NULL"))?;
+            check_size(p.struct_size, std::mem::size_of::<QuantizeParams>(), "QuantizeParams")?;
+            let text = |ptr: *const c_char, what: &str| -> Result<&str, PluginError> {
+                if ptr.is_null() {
+                    return Err(PluginError::invalid(format!("quantize: {what} is NULL")));
+                }
+                CStr::from_ptr(ptr).to_str().map_err(|_| PluginError::invalid(format!("quantize: {what} is not valid UTF-8")))
+            };
+            M::quantize(text(p.input, "input")?, text(p.output, "output")?, text(p.kind, "kind")?, p.n_threads)
+        })
+    }
+
     /// See [`crate::SeqRemoveFn`].
     pub unsafe extern "C" fn seq_remove<M: BackendModel>(
         ctx: *mut PluginContext,
@@ -354,6 +375,7 @@ macro_rules! export_plugin {
             eval: $crate::glue::eval::<$model>,
             seq_copy: $crate::glue::seq_copy::<$model>,
             seq_remove: $crate::glue::seq_remove::<$model>,
+            quantize: Some($crate::glue::quantize::<$model>),
         });
 
         /// The plugin's entry point: returns its constant function table.

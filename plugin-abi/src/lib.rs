@@ -34,7 +34,7 @@ use std::ffi::c_char;
 /// ABI major version. A plugin with another major is refused by the host.
 pub const ABI_MAJOR: u32 = 1;
 /// ABI minor version: grows when fields or functions are appended.
-pub const ABI_MINOR: u32 = 0;
+pub const ABI_MINOR: u32 = 1;
 /// The one symbol a plugin exports: `const PluginTable *intent_backend_plugin(void)`.
 pub const ENTRY_SYMBOL: &str = "intent_backend_plugin";
 
@@ -192,6 +192,26 @@ pub type SeqCopyFn = unsafe extern "C" fn(*mut PluginContext, i32, i32, i32, i32
 /// `(ctx, seq, p0, p1)`: forgets positions `[p0, p1)` of a sequence (`-1` open-ended).
 pub type SeqRemoveFn = unsafe extern "C" fn(*mut PluginContext, i32, i32, i32) -> i32;
 
+/// Parameters of [`QuantizeFn`] (ABI 1.1). Start with `struct_size = size_of::<QuantizeParams>()`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct QuantizeParams {
+    /// Size of this struct as the caller knows it.
+    pub struct_size: usize,
+    /// Model file to read (UTF-8 path, NUL-terminated).
+    pub input: *const c_char,
+    /// Model file to write (UTF-8 path, NUL-terminated); replaced if it exists.
+    pub output: *const c_char,
+    /// Target weight format, e.g. "Q4_K_M", "Q5_K_M", "Q8_0", "F16".
+    pub kind: *const c_char,
+    /// CPU threads (0 = backend's choice).
+    pub n_threads: i32,
+}
+
+/// Re-encodes a model file in another weight format, with the backend's own quantizer
+/// (ABI 1.1; `UNSUPPORTED` from backends that have none).
+pub type QuantizeFn = unsafe extern "C" fn(*const QuantizeParams) -> i32;
+
 /// The table a plugin's entry point returns. Fields are only ever appended.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
@@ -232,10 +252,12 @@ pub struct PluginTable {
     pub seq_copy: SeqCopyFn,
     /// See [`SeqRemoveFn`].
     pub seq_remove: SeqRemoveFn,
+    /// See [`QuantizeFn`] (ABI 1.1; absent from the tables of 1.0 plugins).
+    pub quantize: Option<QuantizeFn>,
 }
 
 /// The smallest table size a host of this major accepts (every v1.0 field).
-pub const MIN_TABLE_SIZE: usize = std::mem::size_of::<PluginTable>();
+pub const MIN_TABLE_SIZE: usize = std::mem::offset_of!(PluginTable, quantize);
 
 /// Type of the exported entry function.
 pub type EntryFn = unsafe extern "C" fn() -> *const PluginTable;

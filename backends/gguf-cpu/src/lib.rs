@@ -27,6 +27,17 @@ use std::sync::{Arc, Mutex, OnceLock};
 /// Architectures of the Llama family this plugin accepts (GGUF `general.architecture`).
 pub const SUPPORTED_ARCHITECTURES: &[&str] = &["llama"];
 
+/// Weight formats the quantizer writes, by llama.cpp's names.
+pub const QUANT_KINDS: &[(&str, llama_cpp_sys_2::llama_ftype)] = &[
+    ("F16", llama_cpp_sys_2::LLAMA_FTYPE_MOSTLY_F16),
+    ("Q8_0", llama_cpp_sys_2::LLAMA_FTYPE_MOSTLY_Q8_0),
+    ("Q6_K", llama_cpp_sys_2::LLAMA_FTYPE_MOSTLY_Q6_K),
+    ("Q5_K_M", llama_cpp_sys_2::LLAMA_FTYPE_MOSTLY_Q5_K_M),
+    ("Q4_K_M", llama_cpp_sys_2::LLAMA_FTYPE_MOSTLY_Q4_K_M),
+    ("Q4_0", llama_cpp_sys_2::LLAMA_FTYPE_MOSTLY_Q4_0),
+    ("Q4_1", llama_cpp_sys_2::LLAMA_FTYPE_MOSTLY_Q4_1),
+];
+
 /// Largest micro-batch llama.cpp computes at once: bounds the attention scratch memory.
 const MAX_UBATCH: u32 = 512;
 
@@ -217,6 +228,41 @@ impl BackendModel for GgufModel {
     fn tokenize(&self, text: &str, parse_special: bool) -> Result<Vec<i32>, PluginError> {
         let ids = self.model.vocab().tokenize(text.as_bytes(), false, parse_special);
         Ok(ids.into_iter().map(|t| t.0).collect())
+    }
+
+    fn quantize(input: &str, output: &str, kind: &str, n_threads: i32) -> Result<(), PluginError> {
+        backend()?;
+        let Some(&(_, ftype)) = QUANT_KINDS.iter().find(|(name, _)| name.eq_ignore_ascii_case(kind)) else {
+            return Err(PluginError::new(
+                status::UNSUPPORTED,
+                format!(
+                    "weight format '{kind}' is not one gguf-cpu writes (known: {})",
+                    QUANT_KINDS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                ),
+            ));
+        };
+        if !std::path::Path::new(input).is_file() {
+            return Err(PluginError::new(status::MODEL_LOAD, format!("model file not found: {input}")));
+        }
+        let architecture = read_architecture(input)?;
+        if !SUPPORTED_ARCHITECTURES.contains(&architecture.as_str()) {
+            return Err(PluginError::new(status::UNSUPPORTED, format!("{input}: architecture '{architecture}' is not supported by gguf-cpu")));
+        }
+        let c_input = CString::new(input).map_err(|_| PluginError::invalid("input path contains a NUL byte"))?;
+        let c_output = CString::new(output).map_err(|_| PluginError::invalid("output path contains a NUL byte"))?;
+        // SAFETY: plain-data defaults from llama.cpp; the paths outlive the call.
+        let code = unsafe {
+            let mut params = llama_cpp_sys_2::llama_model_quantize_default_params();
+            params.ftype = ftype;
+            params.nthread = n_threads.max(0);
+            // The source is usually already quantized (the shipped base is Q4_1): allow it.
+            params.allow_requantize = true;
+            llama_cpp_sys_2::llama_model_quantize(c_input.as_ptr(), c_output.as_ptr(), &params)
+        };
+        if code != 0 {
+            return Err(PluginError::backend(format!("llama.cpp could not quantize {input} to {kind} ({})", last_llama_log())));
+        }
+        Ok(())
     }
 
     fn new_context(&self, params: &ContextParams) -> Result<GgufContext, PluginError> {

@@ -3,6 +3,7 @@
 
 mod bench;
 mod eval;
+mod model;
 mod svg;
 
 use clap::{Args, Parser, Subcommand};
@@ -29,6 +30,9 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Show the plugins found (and why any was skipped), the model and the taxonomy.
     Info(EngineArgs),
+    /// Prepare models: merge a fine-tuning adapter, write every weight format.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 /// Options shared by every command that opens an engine.
@@ -232,7 +236,9 @@ fn info(args: &EngineArgs) -> Result<(), String> {
         trie.branch_tokens()
     );
     println!(
-        "prompt: {} prefix tokens cached, {} chat template",
+        "prompt: {} ({}), {} prefix tokens cached, {} chat template",
+        engine.prompt_format().unwrap_or("zero-shot"),
+        if engine.prompt_format().is_some() { "from the model's manifest" } else { "taxonomy listed in the system prompt" },
         engine.prefix_tokens(),
         if own { "model's own" } else { "ChatML fallback" }
     );
@@ -250,6 +256,7 @@ fn main() -> ExitCode {
         Command::Eval(a) => eval::run(&a.engine, &a.data, &a.out_dir),
         Command::Bench(a) => bench::run(a),
         Command::Info(a) => info(a),
+        Command::Model(c) => model::run(c),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,72 @@
+//! `intent model prepare`: every weight format from a base GGUF and a LoRA adapter.
+
+use clap::{Args, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use intent_prepare::{prepare, PrepareOptions, Progress, DEFAULT_FORMATS};
+use std::path::PathBuf;
+
+/// Model commands.
+#[derive(Subcommand)]
+pub enum ModelCommand {
+    /// Merge a LoRA adapter into a base GGUF and write F16 plus quantized GGUF models,
+    /// each with its manifest.
+    Prepare(PrepareArgs),
+}
+
+/// Options of `intent model prepare`.
+#[derive(Args)]
+pub struct PrepareArgs {
+    /// Base model (a Llama-family GGUF).
+    #[arg(long)]
+    base: PathBuf,
+    /// PEFT LoRA adapter directory (adapter_config.json, adapter_model.safetensors,
+    /// and intent.json for a fine-tuned prompt). Without it the base is re-encoded.
+    #[arg(long)]
+    adapter: Option<PathBuf>,
+    /// Output folder.
+    #[arg(long)]
+    out: PathBuf,
+    /// Output name stem: <out>/<name>.<FORMAT>.gguf.
+    #[arg(long)]
+    name: String,
+    /// GGUF formats (llama.cpp names), comma-separated. F16 is always written.
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_FORMATS.iter().map(|s| s.to_string()))]
+    formats: Vec<String>,
+    /// Explicit backend plugin file or directory (gguf-cpu's quantizer is used).
+    #[arg(long)]
+    plugin_path: Option<PathBuf>,
+    /// CPU threads for quantizing (0 = all).
+    #[arg(long, default_value_t = 0)]
+    threads: i32,
+}
+
+/// Runs a model command.
+pub fn run(cmd: &ModelCommand) -> Result<(), String> {
+    match cmd {
+        ModelCommand::Prepare(a) => {
+            let opts = PrepareOptions {
+                base: a.base.clone(),
+                adapter: a.adapter.clone(),
+                out_dir: a.out.clone(),
+                name: a.name.clone(),
+                formats: a.formats.clone(),
+                plugin_path: a.plugin_path.clone(),
+                threads: a.threads,
+            };
+            let bar = ProgressBar::new(1);
+            bar.set_style(ProgressStyle::with_template("{msg:24} [{bar:30}] {pos}/{len} {elapsed}").map_err(|e| e.to_string())?);
+            let mut on_progress = |p: Progress| {
+                bar.set_message(p.step);
+                bar.set_length(p.total.max(1));
+                bar.set_position(p.done);
+            };
+            let written = prepare(&opts, &mut on_progress).map_err(|e| e.message)?;
+            bar.finish_and_clear();
+            for w in written {
+                let manifest = w.manifest.map(|m| format!(" + {}", m.display())).unwrap_or_default();
+                println!("{:7} {:>8.1} MB  {}{manifest}", w.format, w.bytes as f64 / 1e6, w.path.display());
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! Model preparation: from a base GGUF (the engine's shipped model) and an optional PEFT
+//! LoRA adapter, write every weight format the engine runs.
+//!
+//! 1. The base is read and dequantized; the adapter's updates are merged into the
+//!    projections they target (rows of q/k permuted as llama.cpp stores them).
+//! 2. An F16 GGUF is written (norms stay F32), the source of every other GGUF format.
+//! 3. Q8_0, Q5_K_M, Q4_K_M, ... are made by llama.cpp's own quantizer, reached through
+//!    the gguf-cpu backend plugin.
+//! 4. Each model gets a manifest beside it (the adapter's `intent.json`, with the base,
+//!    adapter and weight format recorded) so the engine uses the fine-tuned prompt.
+
+#![deny(missing_docs)]
+
+pub mod gguf_file;
+pub mod lora;
+pub mod quant;
+
+use gguf_file::{GgufFile, Tensor, Value};
+use intent_core::manifest::{ModelManifest, SourceFile, MANIFEST_IN_DIR};
+use intent_core::{Error, Result, Status};
+use lora::{gguf_row_of_hf_row, Adapter};
+use quant::GgmlType;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// GGUF weight formats written by default, F16 first (the others are made from it).
+pub const DEFAULT_FORMATS: &[&str] = &["F16", "Q8_0", "Q5_K_M", "Q4_K_M"];
+/// llama.cpp's `general.file_type` for mostly-F16 files.
+const FILE_TYPE_F16: u32 = 1;
+
+/// What to prepare.
+#[derive(Debug, Clone)]
+pub struct PrepareOptions {
+    /// The base model (a Llama-family GGUF).
+    pub base: PathBuf,
+    /// A PEFT LoRA adapter directory, merged into the base.
+    pub adapter: Option<PathBuf>,
+    /// Folder the prepared models are written to.
+    pub out_dir: PathBuf,
+    /// Stem of the output names: `<name>.<FORMAT>.gguf`.
+    pub name: String,
+    /// GGUF formats to write (llama.cpp names; F16 is always written).
+    pub formats: Vec<String>,
+    /// Explicit backend plugin file or directory (for the quantizer).
+    pub plugin_path: Option<PathBuf>,
+    /// CPU threads for quantizing (0 = all).
+    pub threads: i32,
+}
+
+/// Where preparation is, for a progress display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Progress {
+    /// The current step, in words.
+    pub step: String,
+    /// Units done in this step.
+    pub done: u64,
+    /// Units in this step.
+    pub total: u64,
+}
+
+/// One written model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prepared {
+    /// Weight format.
+    pub format: String,
+    /// The model file.
+    pub path: PathBuf,
+    /// Its manifest, if the adapter carried one.
+    pub manifest: Option<PathBuf>,
+    /// File size in bytes.
+    pub bytes: u64,
+}
+
+/// SHA-256 of a file, hex.
+pub fn sha256_file(path: &Path) -> Result<String> {
+    let bytes = std::fs::read(path).map_err(|e| Error::new(Status::Io, format!("cannot read {}: {e}", path.display())))?;
+    Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
+}
+
+fn meta_u64(f: &GgufFile, key: &str) -> Result<u64> {
+    f.get(key)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| Error::new(Status::InvalidModel, format!("base model metadata has no integer '{key}'")))
+}
+
+/// Checks that the base is a Llama-family GGUF with a tokenizer.
+fn check_base(base: &GgufFile, path: &Path) -> Result<()> {
+    let arch = base.get("general.architecture").and_then(Value::as_str).unwrap_or("");
+    if arch != "llama" {
+        return Err(Error::new(Status::UnsupportedModel, format!("{}: architecture '{arch}' is not a Llama-family model", path.display())));
+    }
+    for key in ["tokenizer.ggml.model", "tokenizer.ggml.tokens"] {
+        if base.get(key).is_none() {
+            return Err(Error::new(Status::InvalidModel, format!("{}: the base has no tokenizer ('{key}' missing)", path.display())));
+        }
+    }
+    Ok(())
+}
+
+/// The base with the adapter merged, every matrix in F16 and every vector in F32.
+pub fn merged_f16(base: &GgufFile, adapter: Option<&Adapter>, progress: &mut dyn FnMut(Progress)) -> Result<GgufFile> {
+    let n_head = meta_u64(base, "llama.attention.head_count")? as usize;
+    let n_head_kv = base.get("llama.attention.head_count_kv").and_then(Value::as_u64).map_or(n_head, |v| v as usize);
+    let n_layers = meta_u64(base, "llama.block_count")? as usize;
+    if let Some(a) = adapter {
+        for (target, pair) in &a.updates {
+            let Some(t) = base.tensor(target) else {
+                return Err(Error::new(
+                    Status::InvalidModel,
+                    format!("adapter updates {target}, which the base does not have (the base has {n_layers} layers): adapter made for another model?"),
+                ));
+            };
+            if t.dims.len() != 2 || t.dims[0] as usize != pair.n_in || t.dims[1] as usize != pair.n_out {
+                return Err(Error::new(
+                    Status::InvalidModel,
+                    format!("adapter update of {target} is {}x{} (out x in), the base weight is {:?} (in, out): shape mismatch", pair.n_out, pair.n_in, t.dims),
+                ));
+            }
+        }
+    }
+    let mut out = GgufFile { metadata: base.metadata.clone(), tensors: Vec::with_capacity(base.tensors.len()) };
+    out.set("general.file_type", Value::U32(FILE_TYPE_F16));
+    let total = base.tensors.len() as u64;
+    for (i, t) in base.tensors.iter().enumerate() {
+        progress(Progress { step: "merging into F16".into(), done: i as u64, total });
+        let mut values = t.to_f32()?;
+        if let Some(pair) = adapter.and_then(|a| a.updates.get(&t.name).map(|p| (a.scale, p))) {
+            let (scale, pair) = pair;
+            let delta = pair.delta(scale);
+            let heads = if t.name.ends_with(".attn_q.weight") {
+                Some(n_head)
+            } else if t.name.ends_with(".attn_k.weight") {
+                Some(n_head_kv)
+            } else {
+                None
+            };
+            for hf_row in 0..pair.n_out {
+                let row = heads.map_or(hf_row, |h| gguf_row_of_hf_row(hf_row, pair.n_out, h));
+                let dst = &mut values[row * pair.n_in..(row + 1) * pair.n_in];
+                for (w, d) in dst.iter_mut().zip(&delta[hf_row * pair.n_in..(hf_row + 1) * pair.n_in]) {
+                    *w += d;
+                }
+            }
+        }
+        let ty = if t.dims.len() >= 2 { GgmlType::F16 } else { GgmlType::F32 };
+        out.tensors.push(Tensor::from_f32(&t.name, &t.dims, &values, ty));
+    }
+    progress(Progress { step: "merging into F16".into(), done: total, total });
+    Ok(out)
+}
+
+/// Runs the whole preparation; returns the models written, F16 first.
+pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Result<Vec<Prepared>> {
+    std::fs::create_dir_all(&opts.out_dir)
+        .map_err(|e| Error::new(Status::Io, format!("cannot create {}: {e}", opts.out_dir.display())))?;
+    let base = GgufFile::read(&opts.base)?;
+    check_base(&base, &opts.base)?;
+    let adapter = opts.adapter.as_deref().map(Adapter::read).transpose()?;
+    let manifest = match &opts.adapter {
+        Some(dir) if dir.join(MANIFEST_IN_DIR).is_file() => {
+            let mut m = ModelManifest::from_file(&dir.join(MANIFEST_IN_DIR))?;
+            let base_sha = sha256_file(&opts.base)?;
+            if let Some(trained_on) = &m.base {
+                if trained_on.sha256 != base_sha {
+                    return Err(Error::new(
+                        Status::InvalidModel,
+                        format!(
+                            "the adapter was trained on {} (sha256 {}…), not on {} (sha256 {}…)",
+                            trained_on.file,
+                            &trained_on.sha256[..12.min(trained_on.sha256.len())],
+                            opts.base.display(),
+                            &base_sha[..12]
+                        ),
+                    ));
+                }
+            }
+            let file_name = |p: &Path| p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            m.base = Some(SourceFile { file: file_name(&opts.base), sha256: base_sha });
+            m.adapter = Some(SourceFile { file: file_name(dir), sha256: sha256_file(&dir.join("adapter_model.safetensors"))? });
+            Some(m)
+        }
+        _ => None,
+    };
+    let f16 = merged_f16(&base, adapter.as_ref(), progress)?;
+    drop(base);
+    let mut formats: Vec<String> = vec!["F16".into()];
+    for f in &opts.formats {
+        if !formats.iter().any(|x| x.eq_ignore_ascii_case(f)) {
+            formats.push(f.to_uppercase());
+        }
+    }
+    let path_of = |format: &str| opts.out_dir.join(format!("{}.{format}.gguf", opts.name));
+    let f16_path = path_of("F16");
+    progress(Progress { step: "writing F16".into(), done: 0, total: 1 });
+    f16.write(&f16_path)?;
+    drop(f16);
+    let plugin = if formats.len() > 1 { Some(intent_core::plugin::find(Some("gguf-cpu"), "gguf", opts.plugin_path.as_deref())?) } else { None };
+    let mut written = Vec::new();
+    for (i, format) in formats.iter().enumerate() {
+        let path = path_of(format);
+        if format != "F16" {
+            progress(Progress { step: format!("quantizing {format}"), done: i as u64, total: formats.len() as u64 });
+            plugin.as_ref().expect("plugin found above").quantize(&f16_path, &path, format, opts.threads)?;
+        }
+        let manifest_path = match &manifest {
+            Some(m) => {
+                let mut m = m.clone();
+                m.weights = Some(format.clone());
+                let p = ModelManifest::path_for(&path);
+                m.write(&p)?;
+                Some(p)
+            }
+            None => None,
+        };
+        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        written.push(Prepared { format: format.clone(), path, manifest: manifest_path, bytes });
+    }
+    progress(Progress { step: "done".into(), done: formats.len() as u64, total: formats.len() as u64 });
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lora::{AdapterConfig, LoraPair};
+    use std::collections::BTreeMap;
+
+    /// A one-layer Llama base: 2 heads of dim 4 (q 8x8), 1 KV head (k 4x8), as GGUF stores it.
+    fn tiny_base() -> GgufFile {
+        let mut f = GgufFile { metadata: Vec::new(), tensors: Vec::new() };
+        f.set("general.architecture", Value::Str("llama".into()));
+        f.set("general.file_type", Value::U32(3));
+        f.set("llama.block_count", Value::U32(1));
+        f.set("llama.attention.head_count", Value::U32(2));
+        f.set("llama.attention.head_count_kv", Value::U32(1));
+        let q: Vec<f32> = (0..64).map(|i| i as f32 / 64.0).collect();
+        f.tensors.push(Tensor::from_f32("blk.0.attn_q.weight", &[8, 8], &q, GgmlType::F32));
+        f.tensors.push(Tensor::from_f32("blk.0.attn_k.weight", &[8, 4], &[0.5; 32], GgmlType::F32));
+        f.tensors.push(Tensor::from_f32("blk.0.attn_norm.weight", &[8], &[1.0; 8], GgmlType::F32));
+        f
+    }
+
+    fn adapter(target: &str, n_out: usize, n_in: usize) -> Adapter {
+        let config = AdapterConfig {
+            peft_type: "LORA".into(),
+            r: 1,
+            lora_alpha: 2.0,
+            target_modules: serde_json::Value::Null,
+            use_rslora: false,
+            use_dora: false,
+            fan_in_fan_out: false,
+            rank_pattern: BTreeMap::new(),
+            alpha_pattern: BTreeMap::new(),
+            bias: None,
+        };
+        // B has a 1 only in Hugging Face row 1: the update lands in one row.
+        let mut b = vec![0.0; n_out];
+        b[1] = 1.0;
+        let pair = LoraPair { r: 1, n_in, n_out, a: vec![0.25; n_in], b };
+        Adapter { config, scale: 2.0, updates: BTreeMap::from([(target.to_string(), pair)]) }
+    }
+
+    #[test]
+    fn merge_lands_in_llama_cpp_row_order_and_writes_f16() {
+        let base = tiny_base();
+        let merged = merged_f16(&base, Some(&adapter("blk.0.attn_q.weight", 8, 8)), &mut |_| {}).unwrap();
+        let before = base.tensor("blk.0.attn_q.weight").unwrap().to_f32().unwrap();
+        let q = merged.tensor("blk.0.attn_q.weight").unwrap();
+        assert_eq!(q.ty, GgmlType::F16);
+        let after = q.to_f32().unwrap();
+        // HF row 1 of head 0 (first rotary half, j = 1) is GGUF row 2.
+        for row in 0..8 {
+            for col in 0..8 {
+                let i = row * 8 + col;
+                let expected = before[i] + if row == 2 { 0.5 } else { 0.0 };
+                assert!((after[i] - expected).abs() < 2e-3, "row {row} col {col}: {} vs {expected}", after[i]);
+            }
+        }
+        assert_eq!(merged.tensor("blk.0.attn_norm.weight").unwrap().ty, GgmlType::F32);
+        assert_eq!(merged.get("general.file_type"), Some(&Value::U32(FILE_TYPE_F16)));
+    }
+
+    #[test]
+    fn adapters_for_other_models_are_refused_by_name() {
+        let base = tiny_base();
+        let e = merged_f16(&base, Some(&adapter("blk.5.attn_q.weight", 8, 8)), &mut |_| {}).unwrap_err();
+        assert!(e.message.contains("blk.5.attn_q.weight") && e.message.contains("another model"), "{}", e.message);
+        let e = merged_f16(&base, Some(&adapter("blk.0.attn_k.weight", 8, 8)), &mut |_| {}).unwrap_err();
+        assert!(e.message.contains("shape mismatch"), "{}", e.message);
+        let mut not_llama = tiny_base();
+        not_llama.set("general.architecture", Value::Str("gpt2".into()));
+        assert!(check_base(&not_llama, Path::new("x.gguf")).unwrap_err().message.contains("'gpt2'"));
+        assert!(check_base(&tiny_base(), Path::new("x.gguf")).unwrap_err().message.contains("no tokenizer"));
+    }
+}

@@ -1,0 +1,220 @@
+//! PEFT LoRA adapters for Llama-family models: reading, checking and merging into GGUF
+//! weights (`W' = W + scale · B·A`, scale = alpha / r, or alpha / √r with rsLoRA).
+
+use intent_core::{Error, Result, Status};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Hugging Face projection name -> GGUF tensor name (after `blk.N.`).
+pub const PROJECTIONS: &[(&str, &str)] = &[
+    ("self_attn.q_proj", "attn_q"),
+    ("self_attn.k_proj", "attn_k"),
+    ("self_attn.v_proj", "attn_v"),
+    ("self_attn.o_proj", "attn_output"),
+    ("mlp.gate_proj", "ffn_gate"),
+    ("mlp.up_proj", "ffn_up"),
+    ("mlp.down_proj", "ffn_down"),
+];
+
+/// The fields of `adapter_config.json` that decide how an adapter merges.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdapterConfig {
+    /// Must be `LORA`.
+    pub peft_type: String,
+    /// Rank.
+    pub r: usize,
+    /// Scaling numerator.
+    pub lora_alpha: f32,
+    /// Modules the adapter targets.
+    #[serde(default)]
+    pub target_modules: serde_json::Value,
+    /// rsLoRA scaling (alpha / sqrt(r)).
+    #[serde(default)]
+    pub use_rslora: bool,
+    /// DoRA adapters are not plain low-rank updates.
+    #[serde(default)]
+    pub use_dora: bool,
+    /// Weights stored transposed (GPT-2 Conv1D).
+    #[serde(default)]
+    pub fan_in_fan_out: bool,
+    /// Per-module ranks.
+    #[serde(default)]
+    pub rank_pattern: BTreeMap<String, serde_json::Value>,
+    /// Per-module alphas.
+    #[serde(default)]
+    pub alpha_pattern: BTreeMap<String, serde_json::Value>,
+    /// Trained biases.
+    #[serde(default)]
+    pub bias: Option<String>,
+}
+
+/// One low-rank update: `delta = scale · B·A`, A is `[r, in]`, B is `[out, r]`.
+#[derive(Debug, Clone)]
+pub struct LoraPair {
+    /// Rank.
+    pub r: usize,
+    /// Input features.
+    pub n_in: usize,
+    /// Output features.
+    pub n_out: usize,
+    /// `[r][in]`, row-major.
+    pub a: Vec<f32>,
+    /// `[out][r]`, row-major.
+    pub b: Vec<f32>,
+}
+
+/// A loaded adapter: updates keyed by GGUF tensor name (`blk.3.attn_q.weight`).
+#[derive(Debug, Clone)]
+pub struct Adapter {
+    /// The adapter's settings.
+    pub config: AdapterConfig,
+    /// Merge scale.
+    pub scale: f32,
+    /// The updates.
+    pub updates: BTreeMap<String, LoraPair>,
+}
+
+fn bad(path: &Path, m: impl std::fmt::Display) -> Error {
+    Error::new(Status::InvalidModel, format!("adapter {}: {m}", path.display()))
+}
+
+fn tensor_f32(view: &safetensors::tensor::TensorView<'_>) -> std::result::Result<Vec<f32>, String> {
+    use safetensors::Dtype;
+    let d = view.data();
+    Ok(match view.dtype() {
+        Dtype::F32 => d.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect(),
+        Dtype::F16 => d.chunks_exact(2).map(|c| half::f16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        Dtype::BF16 => d.chunks_exact(2).map(|c| half::bf16::from_le_bytes([c[0], c[1]]).to_f32()).collect(),
+        other => return Err(format!("dtype {other:?} (F32, F16 or BF16 expected)")),
+    })
+}
+
+/// Maps `base_model.model.model.layers.N.<projection>.lora_X.weight` to
+/// (`blk.N.<gguf>.weight`, is_a).
+fn gguf_target(name: &str) -> Option<(String, bool)> {
+    let rest = name.strip_prefix("base_model.model.model.layers.")?;
+    let (layer, rest) = rest.split_once('.')?;
+    let layer: usize = layer.parse().ok()?;
+    let (module, which) = rest.strip_suffix(".weight")?.rsplit_once('.')?;
+    let is_a = match which {
+        "lora_A" => true,
+        "lora_B" => false,
+        _ => return None,
+    };
+    let gguf = PROJECTIONS.iter().find(|(hf, _)| *hf == module)?.1;
+    Some((format!("blk.{layer}.{gguf}.weight"), is_a))
+}
+
+impl Adapter {
+    /// Reads `adapter_config.json` and `adapter_model.safetensors` from a directory.
+    pub fn read(dir: &Path) -> Result<Adapter> {
+        let cfg_path = dir.join("adapter_config.json");
+        let text = std::fs::read_to_string(&cfg_path).map_err(|e| bad(dir, format!("cannot read adapter_config.json: {e}")))?;
+        let config: AdapterConfig = serde_json::from_str(&text).map_err(|e| bad(dir, format!("adapter_config.json: {e}")))?;
+        if config.peft_type != "LORA" {
+            return Err(bad(dir, format!("peft_type '{}' is not LORA", config.peft_type)));
+        }
+        if config.use_dora || config.fan_in_fan_out {
+            return Err(bad(dir, "DoRA and fan_in_fan_out adapters are not supported"));
+        }
+        if !config.rank_pattern.is_empty() || !config.alpha_pattern.is_empty() {
+            return Err(bad(dir, "per-module rank_pattern/alpha_pattern is not supported"));
+        }
+        if config.bias.as_deref().is_some_and(|b| b != "none") {
+            return Err(bad(dir, format!("trained biases (bias = '{}') are not supported", config.bias.as_deref().unwrap_or(""))));
+        }
+        if config.r == 0 {
+            return Err(bad(dir, "rank r is 0"));
+        }
+        let scale = if config.use_rslora { config.lora_alpha / (config.r as f32).sqrt() } else { config.lora_alpha / config.r as f32 };
+        let st_path = dir.join("adapter_model.safetensors");
+        let bytes = std::fs::read(&st_path).map_err(|e| bad(dir, format!("cannot read adapter_model.safetensors: {e}")))?;
+        let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(dir, format!("adapter_model.safetensors: {e}")))?;
+        let mut halves: BTreeMap<String, (Option<(Vec<usize>, Vec<f32>)>, Option<(Vec<usize>, Vec<f32>)>)> = BTreeMap::new();
+        for (name, view) in st.tensors() {
+            let Some((target, is_a)) = gguf_target(&name) else {
+                return Err(bad(dir, format!("tensor '{name}' is not a LoRA update of a Llama projection (another architecture?)")));
+            };
+            let values = tensor_f32(&view).map_err(|m| bad(dir, format!("{name}: {m}")))?;
+            let entry = halves.entry(target).or_default();
+            let slot = if is_a { &mut entry.0 } else { &mut entry.1 };
+            *slot = Some((view.shape().to_vec(), values));
+        }
+        let mut updates = BTreeMap::new();
+        for (target, (a, b)) in halves {
+            let (Some((sa, a)), Some((sb, b))) = (a, b) else {
+                return Err(bad(dir, format!("{target}: lora_A or lora_B is missing")));
+            };
+            if sa.len() != 2 || sb.len() != 2 || sa[0] != config.r || sb[1] != config.r {
+                return Err(bad(dir, format!("{target}: shapes A {sa:?} and B {sb:?} do not fit rank {}", config.r)));
+            }
+            updates.insert(target, LoraPair { r: config.r, n_in: sa[1], n_out: sb[0], a, b });
+        }
+        if updates.is_empty() {
+            return Err(bad(dir, "no LoRA tensors"));
+        }
+        Ok(Adapter { config, scale, updates })
+    }
+}
+
+impl LoraPair {
+    /// `scale · B·A` as `[out][in]`, rows in Hugging Face order.
+    pub fn delta(&self, scale: f32) -> Vec<f32> {
+        let mut d = vec![0f32; self.n_out * self.n_in];
+        for o in 0..self.n_out {
+            let row = &mut d[o * self.n_in..(o + 1) * self.n_in];
+            for k in 0..self.r {
+                let w = scale * self.b[o * self.r + k];
+                if w != 0.0 {
+                    let a = &self.a[k * self.n_in..(k + 1) * self.n_in];
+                    for (x, &y) in row.iter_mut().zip(a) {
+                        *x += w * y;
+                    }
+                }
+            }
+        }
+        d
+    }
+}
+
+/// The GGUF row that holds Hugging Face row `row` of a q/k projection with `n_head` heads:
+/// llama.cpp's converter interleaves the two rotary halves of every head.
+pub fn gguf_row_of_hf_row(row: usize, n_rows: usize, n_head: usize) -> usize {
+    let head_dim = n_rows / n_head;
+    let half = head_dim / 2;
+    let (h, within) = (row / head_dim, row % head_dim);
+    let (s, j) = (within / half, within % half);
+    h * head_dim + j * 2 + s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn permutation_interleaves_the_rotary_halves() {
+        // One head of dim 4: HF rows [a0 a1 | b0 b1] -> GGUF rows [a0 b0 a1 b1].
+        let rows: Vec<usize> = (0..4).map(|r| gguf_row_of_hf_row(r, 4, 1)).collect();
+        assert_eq!(rows, vec![0, 2, 1, 3]);
+        // Two heads keep their blocks.
+        assert_eq!(gguf_row_of_hf_row(4, 8, 2), 4);
+        assert_eq!(gguf_row_of_hf_row(6, 8, 2), 5);
+    }
+
+    #[test]
+    fn names_map_to_gguf_tensors() {
+        assert_eq!(
+            gguf_target("base_model.model.model.layers.12.self_attn.k_proj.lora_B.weight"),
+            Some(("blk.12.attn_k.weight".into(), false))
+        );
+        assert_eq!(gguf_target("base_model.model.model.layers.0.mlp.down_proj.lora_A.weight"), Some(("blk.0.ffn_down.weight".into(), true)));
+        assert_eq!(gguf_target("base_model.model.transformer.h.0.attn.c_attn.lora_A.weight"), None);
+    }
+
+    #[test]
+    fn delta_is_scaled_b_times_a() {
+        let p = LoraPair { r: 1, n_in: 2, n_out: 2, a: vec![1.0, 2.0], b: vec![3.0, -1.0] };
+        assert_eq!(p.delta(0.5), vec![1.5, 3.0, -0.5, -1.0]);
+    }
+}

@@ -2,7 +2,7 @@
 # Runs every test of libintent: set-up (packages, default model), build, header check,
 # the Rust tests (unit, plugin host, end to end on the real model, CLI), the C API
 # program under AddressSanitizer, the Go binding under the race detector, the Java
-# binding (JUnit 5), and the
+# binding (JUnit 5), the PHP extension (.phpt tests and its example), and the
 # dataset checks (reproducible, train/test disjoint, counts).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -15,4 +15,5 @@ cargo test --release --locked --workspace
 scripts/test-c.sh
 scripts/test-go.sh
 scripts/test-java.sh
+scripts/test-php.sh
 python3 -m pytest -q data/tests

@@ -9,7 +9,9 @@ data/validation.jsonl, data/test.jsonl and data/stats.json.
 
 The test split is written only from test templates, test slot values, test fillers and
 test styles of noise, so it measures generalisation: none of its templates, slot values
-or fillers appears in train or validation (tests/test_dataset.py checks it).
+or fillers appears in train or validation (tests/test_dataset.py checks it). Validation
+uses train's slot values and fillers but its own templates (every fifth train template,
+held out of train), so early stopping sees wording the model was not trained on.
 
 Usage: python3 data/generate.py [--seed N] [--out DIR]
 """
@@ -170,6 +172,12 @@ def load_sources(directory):
     return sources
 
 
+def held_out(index):
+    """Whether the train template at `index` is kept for validation only (every fifth), so
+    that validation measures wording the model was not trained on, as the test split does."""
+    return index % 5 == 4
+
+
 def generate(sources, seed):
     """Returns {split: [example, ...]} in a fixed order."""
     out = {split: [] for split in COUNTS}
@@ -182,13 +190,14 @@ def generate(sources, seed):
             others = [sources[o]["fillers"][part] for o in LANGS if o != lang]
             for intent in INTENTS:
                 templates = src["intents"][intent][part]
+                usable = [i for i in range(len(templates)) if split == "test" or held_out(i) == (split == "validation")]
                 rng = random.Random(f"{seed}:{lang}:{intent}:{split}")
                 seen = set(e["text"] for e in out["train"]) if split == "validation" else set()
                 made = 0
                 tries = 0
                 while made < COUNTS[split] and tries < COUNTS[split] * 50:
                     tries += 1
-                    t = rng.randrange(len(templates))
+                    t = usable[rng.randrange(len(usable))]
                     base = fill(rng, templates[t], slots, part, lang)
                     text, styles = stylise(rng, base, lang, fillers, others, part)
                     if not text or text in seen:

@@ -85,3 +85,10 @@ def test_the_styles_of_real_shoppers_are_present(splits):
             styles[s] = styles.get(s, 0) + 1
     for s in ("polite", "rude", "greeting", "rambling", "mixed_language", "typo", "no_accents", "no_punctuation", "lowercase", "all_caps", "emoji"):
         assert styles.get(s, 0) >= 100, f"style {s}: {styles.get(s, 0)}"
+
+
+def test_validation_templates_are_held_out_of_train(splits):
+    train_templates = {r["template"] for r in splits["train"]}
+    validation_templates = {r["template"] for r in splits["validation"]}
+    assert train_templates.isdisjoint(validation_templates)
+    assert all(generate.held_out(int(r["template"].rsplit("/", 1)[1])) for r in splits["validation"])

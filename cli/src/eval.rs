@@ -274,7 +274,9 @@ pub fn markdown(r: &Report, title: &str) -> String {
     s
 }
 
-/// Runs the evaluation and writes `eval.json` and `eval.md` into `out_dir`.
+/// Runs the evaluation and writes into `out_dir`: `eval.json`, `eval.md`, the confusion and
+/// reliability pictures, and `predictions.jsonl` (one `{"intent", "confidence"}` per
+/// example, in input order; `{"intent": null}` where the query got an error).
 pub fn run(engine_args: &EngineArgs, data: &[PathBuf], out_dir: &Path) -> Result<(), String> {
     let mut examples = Vec::new();
     for d in data {
@@ -311,6 +313,14 @@ pub fn run(engine_args: &EngineArgs, data: &[PathBuf], out_dir: &Path) -> Result
     std::fs::write(out_dir.join("eval.md"), markdown(&report, &title)).map_err(|e| e.to_string())?;
     std::fs::write(out_dir.join("eval-confusion.svg"), crate::svg::confusion(&report)).map_err(|e| e.to_string())?;
     std::fs::write(out_dir.join("eval-reliability.svg"), crate::svg::reliability(&report.calibration)).map_err(|e| e.to_string())?;
+    let lines: String = predicted
+        .iter()
+        .map(|p| match p {
+            Some(p) => serde_json::json!({ "intent": p.intent, "confidence": p.confidence }).to_string() + "\n",
+            None => "{\"intent\":null}\n".to_string(),
+        })
+        .collect();
+    std::fs::write(out_dir.join("predictions.jsonl"), lines).map_err(|e| e.to_string())?;
     println!(
         "examples {}  accuracy {:.2}%  macro-F1 {:.4}  ECE {:.4}  invalid outputs {}  errors {}  -> {}",
         report.examples,

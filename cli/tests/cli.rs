@@ -77,6 +77,14 @@ fn eval_writes_json_and_markdown() {
     }
     let md = std::fs::read_to_string(dir.join("eval.md")).unwrap();
     assert!(md.contains("## Confusion matrix") && md.contains("| de | 1 |"));
+    let predictions: Vec<serde_json::Value> = std::fs::read_to_string(dir.join("predictions.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(predictions.len(), 3);
+    let correct = predictions.iter().zip(["track_order", "track_order", "get_refund"]).filter(|(p, g)| p["intent"] == *g).count();
+    assert_eq!(correct as f64 / 3.0, acc, "predictions.jsonl agrees with the accuracy of eval.json");
 }
 
 #[test]

@@ -275,3 +275,22 @@ fn a_plugin_that_cannot_run_here_is_skipped_and_gguf_cpu_still_works() {
     let r = e.classify("where is my parcel", &ClassifyOptions::default()).unwrap();
     assert!(e.taxonomy().index_of(&r.intent).is_some());
 }
+
+#[test]
+fn the_quantizer_writes_a_model_the_engine_runs_and_refuses_bad_requests() {
+    let plugin = intent_core::plugin::find(Some("gguf-cpu"), "gguf", Some(&plugin_dir())).unwrap();
+    let out = temp("requantized.Q8_0.gguf");
+    plugin.quantize(&default_model(), &out, "Q8_0", 2).unwrap();
+    let summary = intent_core::gguf::inspect(&out).unwrap();
+    assert_eq!(summary.architecture.as_deref(), Some("llama"));
+    let engine = open(&OpenOptions { model: Some(out.clone()), ..options() }).unwrap();
+    let r = engine.classify("where is my parcel", &ClassifyOptions::default()).unwrap();
+    assert!(engine.taxonomy().index_of(&r.intent).is_some());
+
+    let e = plugin.quantize(&default_model(), &temp("x.gguf"), "Q3_MAGIC", 1).unwrap_err();
+    assert_eq!(e.status, Status::UnsupportedModel);
+    assert!(e.message.contains("'Q3_MAGIC'") && e.message.contains("Q4_K_M"), "{}", e.message);
+    let e = plugin.quantize(Path::new("/nonexistent/base.gguf"), &temp("y.gguf"), "Q8_0", 1).unwrap_err();
+    assert!(e.message.contains("not found"), "{}", e.message);
+    std::fs::remove_file(out).ok();
+}

@@ -14,7 +14,7 @@
 use crate::backend::{BatchToken, ContextSpec, EvalContext, Model};
 use crate::error::{Error, Result, Status};
 use crate::manifest::ModelManifest;
-use crate::prompt::{self, SplitPrompt};
+use crate::prompt::{self, AnswerPlacement, SplitPrompt};
 use crate::taxonomy::Taxonomy;
 use crate::trie::{softmax, LabelTrie};
 use serde::Serialize;
@@ -245,7 +245,8 @@ impl Engine {
             Some(m) => m.system_prompt.clone(),
             None => prompt::zero_shot_system_prompt(&taxonomy),
         };
-        let split = prompt::render(facts.chat_template.as_deref(), &system, facts.bos_text.as_deref(), facts.eos_text.as_deref())?;
+        let placement = if finetuned.is_some() { AnswerPlacement::AfterUserTurn } else { AnswerPlacement::AssistantTurn };
+        let split = prompt::render(facts.chat_template.as_deref(), &system, facts.bos_text.as_deref(), facts.eos_text.as_deref(), placement)?;
         let mut prefix = model.tokenize(&split.prefix, true)?;
         if facts.add_bos {
             if let Some(bos) = facts.bos {

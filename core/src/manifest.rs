@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 
 /// The manifest version this library reads and writes.
 pub const MANIFEST_VERSION: u32 = 1;
-/// The prompt format of fine-tuned models: the model's chat template, `system_prompt` as
-/// the system turn, the query as the user turn, and the intent's answer word as the reply.
-pub const FINETUNED_PROMPT_FORMAT: &str = "libintent-finetuned-v1";
+/// The prompt format of fine-tuned models: the model's chat template with `system_prompt`
+/// as the system turn and the query as the user turn, rendered without the generation
+/// prompt (trailing whitespace removed); the intent's answer word follows the end of the
+/// user turn directly.
+pub const FINETUNED_PROMPT_FORMAT: &str = "libintent-finetuned-v2";
 /// File name of the manifest inside a model directory.
 pub const MANIFEST_IN_DIR: &str = "intent.json";
 /// Suffix that replaces a model file's extension to name its manifest.

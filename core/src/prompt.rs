@@ -39,9 +39,27 @@ pub struct SplitPrompt {
     pub own_template: bool,
 }
 
+/// How the answer is placed after the user turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerPlacement {
+    /// The zero-shot prompt: the template's generation prompt (the assistant's opening)
+    /// follows the user turn, as in a chat.
+    AssistantTurn,
+    /// The fine-tuned prompt: no generation prompt, trailing whitespace after the user
+    /// turn removed; the model was trained to answer right after the end of the user
+    /// turn, so a query costs only the tokens of that end.
+    AfterUserTurn,
+}
+
 /// Renders `system` and a user turn through `template` (Jinja, as Hugging Face chat
 /// templates are written) and splits the result at the query.
-pub fn render(template: Option<&str>, system: &str, bos_text: Option<&str>, eos_text: Option<&str>) -> Result<SplitPrompt> {
+pub fn render(
+    template: Option<&str>,
+    system: &str,
+    bos_text: Option<&str>,
+    eos_text: Option<&str>,
+    placement: AnswerPlacement,
+) -> Result<SplitPrompt> {
     let own_template = template.is_some();
     let source = template.unwrap_or(CHATML_TEMPLATE);
     let mut env = minijinja::Environment::new();
@@ -58,7 +76,7 @@ pub fn render(template: Option<&str>, system: &str, bos_text: Option<&str>, eos_
                 minijinja::context! { role => "system", content => system },
                 minijinja::context! { role => "user", content => QUERY_MARKER },
             ],
-            add_generation_prompt => true,
+            add_generation_prompt => placement == AnswerPlacement::AssistantTurn,
             bos_token => bos_text.unwrap_or(""),
             eos_token => eos_text.unwrap_or(""),
         })
@@ -70,6 +88,10 @@ pub fn render(template: Option<&str>, system: &str, bos_text: Option<&str>, eos_
     if !prefix.contains(system) {
         return Err(Error::new(Status::InvalidModel, "the model's chat template drops the system message"));
     }
+    let suffix = match placement {
+        AnswerPlacement::AssistantTurn => suffix,
+        AnswerPlacement::AfterUserTurn => suffix.trim_end(),
+    };
     Ok(SplitPrompt { prefix: prefix.to_string(), suffix: suffix.to_string(), own_template })
 }
 
@@ -81,25 +103,32 @@ mod tests {
 
     #[test]
     fn smollm2_template_splits_around_the_query() {
-        let p = render(Some(SMOLLM2), "SYS", None, None).unwrap();
+        let p = render(Some(SMOLLM2), "SYS", None, None, AnswerPlacement::AssistantTurn).unwrap();
         assert_eq!(p.prefix, "<|im_start|>system\nSYS<|im_end|>\n<|im_start|>user\n");
         assert_eq!(p.suffix, "<|im_end|>\n<|im_start|>assistant\n");
         assert!(p.own_template);
     }
 
     #[test]
+    fn the_fine_tuned_placement_ends_at_the_user_turn() {
+        let p = render(Some(SMOLLM2), "SYS", None, None, AnswerPlacement::AfterUserTurn).unwrap();
+        assert_eq!(p.prefix, "<|im_start|>system\nSYS<|im_end|>\n<|im_start|>user\n");
+        assert_eq!(p.suffix, "<|im_end|>");
+    }
+
+    #[test]
     fn missing_template_falls_back_to_chatml() {
-        let p = render(None, "SYS", None, None).unwrap();
+        let p = render(None, "SYS", None, None, AnswerPlacement::AssistantTurn).unwrap();
         assert_eq!(p.suffix, "<|im_end|>\n<|im_start|>assistant\n");
         assert!(!p.own_template);
     }
 
     #[test]
     fn broken_templates_are_errors() {
-        assert_eq!(render(Some("{% for %}"), "S", None, None).unwrap_err().status, Status::InvalidModel);
-        let e = render(Some("{{ raise_exception('no system role') }}"), "S", None, None).unwrap_err();
+        assert_eq!(render(Some("{% for %}"), "S", None, None, AnswerPlacement::AssistantTurn).unwrap_err().status, Status::InvalidModel);
+        let e = render(Some("{{ raise_exception('no system role') }}"), "S", None, None, AnswerPlacement::AssistantTurn).unwrap_err();
         assert!(e.message.contains("no system role"), "{}", e.message);
-        assert!(render(Some("{{ messages[1]['content'] }}"), "S", None, None).unwrap_err().message.contains("system"));
+        assert!(render(Some("{{ messages[1]['content'] }}"), "S", None, None, AnswerPlacement::AssistantTurn).unwrap_err().message.contains("system"));
     }
 
     #[test]

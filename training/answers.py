@@ -1,6 +1,8 @@
-"""The fine-tuned prompt format: a short fixed system prompt, and one answer word per
-intent chosen so that every answer starts with its own token. The engine then decides
-in one scoring step: it scores only the first token of each answer.
+"""The fine-tuned prompt format: the model's chat template with a short fixed system
+prompt and the query as the user turn, rendered without the assistant's opening, so the
+answer follows the end of the user turn directly (every token after the query is paid on
+each query: this keeps it to one). One answer word per intent, chosen so that every
+answer starts with its own token: the engine decides in one scoring step.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Callable
 SYSTEM_PROMPT = "Classify the intent of this message to an online shop."
 
 # Name of the prompt format, stored in the model manifest.
-PROMPT_FORMAT = "libintent-finetuned-v1"
+PROMPT_FORMAT = "libintent-finetuned-v2"
 
 
 def choose_answers(labels: list[str], first_token: Callable[[str], int], n_tokens: Callable[[str], int]) -> dict[str, str]:

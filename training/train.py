@@ -53,6 +53,11 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--warmup", type=int, default=50, help="warm-up steps")
     p.add_argument("--eval-every", type=int, default=100, help="validate every N steps")
     p.add_argument("--patience", type=int, default=4, help="stop after N validations without improvement")
+    p.add_argument("--word-dropout", type=float, default=0.1, help="per-word drop probability in augmented examples")
+    p.add_argument("--augmented", type=float, default=0.5, help="share of training examples augmented each epoch")
+    p.add_argument("--train-on-validation", action="store_true",
+                   help="final run: train on train + validation for the full schedule (no early stopping; "
+                        "choose --epochs from an earlier run that held validation out)")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--limit", type=int, default=0, help="use only N train/validation examples (smoke test)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -67,7 +72,8 @@ def read_jsonl(path: Path, limit: int) -> list[dict]:
 
 
 def split_prompt(template: str, system: str, bos: str, eos: str) -> tuple[str, str]:
-    """The chat prompt around the query, rendered as the engine renders it."""
+    """The prompt around the query, rendered as the engine renders it for a fine-tuned
+    model: no generation prompt, trailing whitespace of the suffix removed."""
     env = jinja2.Environment()
 
     def raise_exception(msg):
@@ -76,10 +82,10 @@ def split_prompt(template: str, system: str, bos: str, eos: str) -> tuple[str, s
     env.globals["raise_exception"] = raise_exception
     text = env.from_string(template).render(
         messages=[{"role": "system", "content": system}, {"role": "user", "content": QUERY_MARKER}],
-        add_generation_prompt=True, bos_token=bos, eos_token=eos,
+        add_generation_prompt=False, bos_token=bos, eos_token=eos,
     )
     prefix, suffix = text.split(QUERY_MARKER)
-    return prefix, suffix
+    return prefix, suffix.rstrip()
 
 
 def sha256(path: Path) -> str:
@@ -90,14 +96,22 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-class Batches:
-    """Token ids of examples, padded per batch; the answer is read after the last token."""
+def drop_words(text: str, p: float, rng: random.Random) -> str:
+    """Drops each word with probability p (at least one word stays): a model that must
+    answer from what is left learns more of the cues than a template's fixed wording."""
+    words = text.split()
+    kept = [w for w in words if rng.random() >= p]
+    return " ".join(kept) if kept else rng.choice(words) if words else text
 
-    def __init__(self, rows, prefix_ids, suffix_ids, tok, label_index):
-        self.items = []
-        for r in rows:
-            q = tok.encode(r["text"], add_special_tokens=False).ids
-            self.items.append((prefix_ids + q + suffix_ids, label_index[r["intent"]], r["lang"]))
+
+class Batches:
+    """Examples padded per batch; the answer is read after the last token. Queries are
+    tokenized per batch, so training can alter them (word dropout) epoch by epoch."""
+
+    def __init__(self, rows, prefix_ids, suffix_ids, tok, label_index, word_dropout=0.0, augmented=0.0):
+        self.items = [(r["text"], label_index[r["intent"]], r["lang"]) for r in rows]
+        self.prefix_ids, self.suffix_ids, self.tok = prefix_ids, suffix_ids, tok
+        self.word_dropout, self.augmented = word_dropout, augmented
 
     def __len__(self):
         return len(self.items)
@@ -108,10 +122,14 @@ class Batches:
             rng.shuffle(order)
         for s in range(0, len(order), batch):
             chunk = [self.items[i] for i in order[s:s + batch]]
-            width = max(len(ids) for ids, _, _ in chunk)
+            texts = [t for t, _, _ in chunk]
+            if self.word_dropout > 0 and rng is not None:
+                texts = [drop_words(t, self.word_dropout, rng) if rng.random() < self.augmented else t for t in texts]
+            seqs = [self.prefix_ids + e.ids + self.suffix_ids for e in self.tok.encode_batch(texts, add_special_tokens=False)]
+            width = max(len(t) for t in seqs)
             ids = torch.full((len(chunk), width), pad_id, dtype=torch.long)
             mask = torch.zeros((len(chunk), width), dtype=torch.long)
-            for row, (t, _, _) in enumerate(chunk):
+            for row, t in enumerate(seqs):
                 ids[row, :len(t)] = torch.tensor(t)
                 mask[row, :len(t)] = 1
             last = mask.sum(1) - 1
@@ -216,7 +234,9 @@ def main() -> None:
         answer_rows = model.get_base_model().lm_head.weight[torch.tensor(answer_first, device=args.device)].detach()
 
     pad_id = config["pad_token_id"]
-    train = Batches(train_rows, prefix_ids, suffix_ids, tok, label_index)
+    if args.train_on_validation:
+        train_rows = train_rows + val_rows
+    train = Batches(train_rows, prefix_ids, suffix_ids, tok, label_index, args.word_dropout, args.augmented)
     val = Batches(val_rows, prefix_ids, suffix_ids, tok, label_index)
     steps_per_epoch = math.ceil(len(train) / args.batch)
     total_steps = max(1, int(steps_per_epoch * args.epochs))
@@ -255,7 +275,7 @@ def main() -> None:
                 v = evaluate(model, val, args, pad_id, answer_rows)
                 history["validation"].append({"step": step, **v})
                 print(f"step {step}/{total_steps}: train loss {loss.item():.4f} validation loss {v['loss']:.4f} accuracy {v['accuracy']:.4f}", flush=True)
-                if (v["accuracy"], -v["loss"]) > (best["accuracy"], -best["loss"]):
+                if args.train_on_validation or (v["accuracy"], -v["loss"]) > (best["accuracy"], -best["loss"]):
                     best = {"accuracy": v["accuracy"], "loss": v["loss"], "step": step, "per_language": v["per_language"]}
                     best_state = {k: t.detach().to("cpu", torch.float16).clone() for k, t in get_peft_model_state_dict(model).items()}
                     stale = 0
@@ -282,6 +302,7 @@ def main() -> None:
     cfg_path = out / "adapter_config.json"
     adapter_cfg = json.loads(cfg_path.read_text())
     adapter_cfg["base_model_name_or_path"] = base_path.name
+    adapter_cfg["target_modules"] = sorted(adapter_cfg["target_modules"])
     cfg_path.write_text(json.dumps(adapter_cfg, indent=2, sort_keys=True) + "\n")
 
     manifest = {
@@ -337,8 +358,11 @@ def write_markdown(out: Path, r: dict) -> None:
         f"Ran {r['steps']} steps ({r['steps_per_epoch']} per epoch) in {r['wall_seconds']} s on {r['device']} "
         f"(torch {r['versions']['torch']}, transformers {r['versions']['transformers']}, peft {r['versions']['peft']}).",
         "",
-        f"Best validation accuracy **{r['best']['accuracy']:.4f}** (loss {r['best']['loss']:.4f}) at step {r['best']['step']}; "
-        "that checkpoint is the adapter.",
+        (f"Trained on train + validation for the whole schedule (validation figures below are in-sample); "
+         f"the final checkpoint (step {r['best']['step']}) is the adapter."
+         if hp.get("train_on_validation") else
+         f"Best validation accuracy **{r['best']['accuracy']:.4f}** (loss {r['best']['loss']:.4f}) at step {r['best']['step']}; "
+         "that checkpoint is the adapter."),
         "",
         "| language | validation accuracy |",
         "|---|---|",

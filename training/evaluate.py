@@ -1,0 +1,86 @@
+"""Scores a fine-tuned model in FP16 on a GPU with PyTorch: the base GGUF, dequantized,
+with the adapter merged (the same weights `intent model prepare` writes as F16), in
+float16, scored exactly as the engine scores (the answers' first tokens after the
+prompt, normalised over the allowed answers).
+
+Writes one {"intent", "confidence"} line per example, in input order, the format of
+`intent eval`'s predictions.jsonl, so scripts/accuracy_table.py can set it beside the
+engine's formats.
+
+Usage: python3 training/evaluate.py --base BASE.gguf --adapter DIR --data data/test.jsonl --out PRED.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from tokenizers import Tokenizer
+
+from gguf_reader import GgufFile
+from hf_base import config_from_gguf, state_dict_from_gguf, tokenizer_json_from_gguf
+from train import Batches, answer_logits, read_jsonl, split_prompt
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--base", required=True)
+    p.add_argument("--adapter", required=True, help="adapter folder with intent.json")
+    p.add_argument("--data", required=True, help="labelled JSONL")
+    p.add_argument("--out", required=True, help="predictions JSONL to write")
+    p.add_argument("--device", default="cuda")
+    args = p.parse_args()
+    from peft import PeftModel
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    adapter = Path(args.adapter)
+    manifest = json.loads((adapter / "intent.json").read_text())
+    g = GgufFile(args.base)
+    config = config_from_gguf(g)
+    tok = Tokenizer.from_str(tokenizer_json_from_gguf(g))
+    tokens = g.metadata["tokenizer.ggml.tokens"]
+    bos_id, eos_id = g.metadata.get("tokenizer.ggml.bos_token_id"), g.metadata.get("tokenizer.ggml.eos_token_id")
+    prefix, suffix = split_prompt(g.metadata["tokenizer.chat_template"], manifest["system_prompt"],
+                                  tokens[bos_id] if bos_id is not None else "", tokens[eos_id] if eos_id is not None else "")
+    prefix_ids = tok.encode(prefix, add_special_tokens=False).ids
+    if g.metadata.get("tokenizer.ggml.add_bos_token") and bos_id is not None and prefix_ids[:1] != [bos_id]:
+        prefix_ids = [bos_id] + prefix_ids
+    suffix_ids = tok.encode(suffix, add_special_tokens=False).ids
+    labels = list(manifest["answers"])
+    answer_first = [tok.encode(manifest["answers"][l], add_special_tokens=False).ids[0] for l in labels]
+
+    model = LlamaForCausalLM(LlamaConfig(**config))
+    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state_dict_from_gguf(g, config).items()}
+    model.load_state_dict(state, strict=False)
+    model.tie_weights()
+    model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    model = model.to(args.device, torch.float16).eval()
+    rows = read_jsonl(Path(args.data), 0)
+    label_index = {l: i for i, l in enumerate(labels)}
+    data = Batches(rows, prefix_ids, suffix_ids, tok, label_index)
+    rows_w = model.model.embed_tokens.weight[torch.tensor(answer_first, device=args.device)]
+
+    class Wrapped:  # answer_logits expects a PEFT model's get_base_model()
+        def get_base_model(self):
+            return model
+
+    out, correct = [], 0
+    started = time.time()
+    with torch.no_grad():
+        for ids, mask, last, y, _ in data.iterate(256, False, None, config["pad_token_id"], args.device):
+            probs = torch.softmax(answer_logits(Wrapped(), ids, mask, last, rows_w), dim=1)
+            conf, idx = probs.max(1)
+            for c, i, gold in zip(conf.tolist(), idx.tolist(), y.tolist()):
+                out.append({"intent": labels[i], "confidence": round(c, 6)})
+                correct += i == gold
+    Path(args.out).write_text("".join(json.dumps(o) + "\n" for o in out))
+    print(f"FP16 ({torch.cuda.get_device_name(0) if args.device == 'cuda' else 'cpu'}): accuracy {correct / len(out):.4f} "
+          f"on {len(out)} examples in {time.time() - started:.1f} s -> {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -22,3 +22,22 @@ Libs.private: -lpthread -ldl -lm
 Cflags: -I\${includedir}
 PC
 echo "built: $out/intent, $out/libintent.so, $out/libintent.a, $out/libintent_backend_gguf_cpu.so"
+
+# The default model: the fine-tuned adapter merged into the base, in every GGUF format
+# (made again when missing or older than the adapter). Needs the base: scripts/setup.sh.
+base="$root/models/SmolLM2-135M-Instruct.Q4_1.gguf"
+adapter="$root/models/smollm2-135m-ecommerce-v1-lora"
+default="$root/models/SmolLM2-135M-intent.Q4_K_M.gguf"
+if [ -f "$base" ]; then
+  stale=0
+  [ -f "$default" ] || stale=1
+  for f in "$adapter"/adapter_model.safetensors "$adapter"/intent.json; do
+    [ "$f" -nt "$default" ] && stale=1
+  done
+  if [ "$stale" -eq 1 ]; then
+    "$out/intent" model prepare --base "$base" --adapter "$adapter" --out "$root/models" --name SmolLM2-135M-intent
+  fi
+  echo "default model: $default"
+else
+  echo "base model missing ($base): run scripts/setup.sh, then this script again" >&2
+fi

@@ -20,4 +20,7 @@ if ! command -v cbindgen >/dev/null 2>&1 || ! cbindgen --version | grep -q "0.29
   cargo install --quiet --locked cbindgen --version 0.29.4
 fi
 
+# numpy for the checks of the model preparation against the training code's reference.
+python3 -c "import numpy" 2>/dev/null || python3 -m pip install --quiet "numpy==2.4.6"
+
 "$root/scripts/fetch-model.sh"

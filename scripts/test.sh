@@ -3,7 +3,8 @@
 # the Rust tests (unit, plugin host, end to end on the real model, CLI), the C API
 # program under AddressSanitizer, the Go binding under the race detector, the Java
 # binding (JUnit 5), the PHP extension (.phpt tests and its example), and the
-# dataset checks (reproducible, train/test disjoint, counts).
+# dataset checks (reproducible, train/test disjoint, counts), and the checks of the
+# prepared models against the training code's Python reference.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -16,4 +17,4 @@ scripts/test-c.sh
 scripts/test-go.sh
 scripts/test-java.sh
 scripts/test-php.sh
-python3 -m pytest -q data/tests
+python3 -m pytest -q data/tests training/tests

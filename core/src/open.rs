@@ -10,8 +10,11 @@ use crate::taxonomy::{Taxonomy, ECOMMERCE_V1};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// File name of the default model (SmolLM2-135M-Instruct, Q4_1), fetched by the set-up step.
-pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
+/// File name of the default model: SmolLM2-135M-Instruct fine-tuned for `ecommerce-v1`,
+/// Q4_K_M, made by the build step (`intent model prepare` from the base and the adapter).
+pub const DEFAULT_MODEL_FILE: &str = "SmolLM2-135M-intent.Q4_K_M.gguf";
+/// File name of the base model the set-up step fetches (zero-shot, any taxonomy).
+pub const BASE_MODEL_FILE: &str = "SmolLM2-135M-Instruct.Q4_1.gguf";
 /// Environment variable naming the model used when none is given.
 pub const MODEL_ENV: &str = "INTENT_MODEL";
 
@@ -72,8 +75,8 @@ pub fn resolve_model(explicit: Option<&Path>) -> Result<PathBuf> {
         Error::new(
             Status::ModelNotFound,
             format!(
-                "no model given and the default model {DEFAULT_MODEL_FILE} was not found (run scripts/setup.sh, \
-                 or set {MODEL_ENV}); looked in: {}",
+                "no model given and the default model {DEFAULT_MODEL_FILE} was not found (scripts/setup.sh fetches \
+                 the base, scripts/build.sh prepares the default from it; or set {MODEL_ENV}); looked in: {}",
                 candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
             ),
         )

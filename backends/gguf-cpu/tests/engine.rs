@@ -1,6 +1,6 @@
-//! End to end on the real default model (SmolLM2-135M-Instruct Q4_1) through the real
+//! End to end on the real default model (SmolLM2-135M fine-tuned, Q4_K_M) through the real
 //! plugin: answers, batches, threads, restrictions, and every kind of bad input.
-//! Needs `scripts/fetch-model.sh` (run by `scripts/setup.sh`).
+//! Needs the base (scripts/setup.sh) and the prepared default model (scripts/build.sh).
 
 use intent_core::taxonomy::Taxonomy;
 use intent_core::{open, ClassifyOptions, Engine, EngineConfig, IntentEngine, OpenOptions, Status};
@@ -233,6 +233,9 @@ fn taxonomies_custom_and_malformed() {
     o.taxonomy = Some(custom.display().to_string());
     let e = open(&o).unwrap();
     assert_eq!(e.taxonomy().name, "tiny-shop");
+    // The default model was fine-tuned for ecommerce-v1: another taxonomy gets the zero-shot prompt.
+    assert_eq!(e.prompt_format(), None);
+    assert!(e.prompt_text().0.contains("- cancel_order: cancel an order"));
     let r = e.classify("where is my parcel", &ClassifyOptions::default()).unwrap();
     assert!(["track_order", "cancel_order", "other"].contains(&r.intent.as_str()));
 
@@ -293,4 +296,25 @@ fn the_quantizer_writes_a_model_the_engine_runs_and_refuses_bad_requests() {
     let e = plugin.quantize(Path::new("/nonexistent/base.gguf"), &temp("y.gguf"), "Q8_0", 1).unwrap_err();
     assert!(e.message.contains("not found"), "{}", e.message);
     std::fs::remove_file(out).ok();
+}
+
+#[test]
+fn the_fine_tuned_default_model_uses_its_manifest_and_knows_clear_requests() {
+    let e = engine();
+    assert_eq!(e.prompt_format(), Some(intent_core::manifest::FINETUNED_PROMPT_FORMAT), "the default model is the fine-tuned one");
+    assert_eq!(e.label_trie().n_branching(), 1, "answer words decide in one scoring step");
+    let clear = [
+        ("I forgot my password and can't log in", "recover_password"),
+        ("Ich möchte meine Bestellung stornieren", "cancel_order"),
+        ("Quels moyens de paiement acceptez-vous ?", "check_payment_methods"),
+        ("Vorrei parlare con un operatore umano", "contact_human_agent"),
+        ("¿Dónde está mi pedido?", "track_order"),
+        ("Quero devolver este produto", "return_product"),
+        ("Kako se mogu odjaviti s newslettera?", "newsletter_subscription"),
+    ];
+    let right: Vec<bool> = clear
+        .iter()
+        .map(|(q, want)| e.classify(q, &ClassifyOptions::default()).unwrap().intent == *want)
+        .collect();
+    assert!(right.iter().filter(|&&r| r).count() >= 6, "clear requests in seven languages: {right:?}");
 }

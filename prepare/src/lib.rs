@@ -3,7 +3,9 @@
 //!
 //! 1. The base is read and dequantized; the adapter's updates are merged into the
 //!    projections they target (rows of q/k permuted as llama.cpp stores them).
-//! 2. An F16 GGUF is written (norms stay F32), the source of every other GGUF format.
+//! 2. An F16 GGUF is written (norms stay F32), the source of every other GGUF format,
+//!    and the same weights in the Hugging Face layout (`<name>-hf/`: config, tokenizer
+//!    rebuilt from the GGUF, F16 safetensors) for the CUDA backends and PyTorch.
 //! 3. Q8_0, Q5_K_M, Q4_K_M, ... are made by llama.cpp's own quantizer, reached through
 //!    the gguf-cpu backend plugin.
 //! 4. Each model gets a manifest beside it (the adapter's `intent.json`, with the base,
@@ -12,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod gguf_file;
+pub mod hf;
 pub mod lora;
 pub mod quant;
 
@@ -149,7 +152,8 @@ pub fn merged_f16(base: &GgufFile, adapter: Option<&Adapter>, progress: &mut dyn
     Ok(out)
 }
 
-/// Runs the whole preparation; returns the models written, F16 first.
+/// Runs the whole preparation; returns the models written: the Hugging Face layout first,
+/// then the GGUF formats, F16 first.
 pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Result<Vec<Prepared>> {
     std::fs::create_dir_all(&opts.out_dir)
         .map_err(|e| Error::new(Status::Io, format!("cannot create {}: {e}", opts.out_dir.display())))?;
@@ -193,9 +197,24 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
     let f16_path = path_of("F16");
     progress(Progress { step: "writing F16".into(), done: 0, total: 1 });
     f16.write(&f16_path)?;
+    let hf_dir = opts.out_dir.join(format!("{}-hf", opts.name));
+    progress(Progress { step: "writing HF layout".into(), done: 0, total: 1 });
+    hf::write(&f16, &hf_dir)?;
     drop(f16);
     let plugin = if formats.len() > 1 { Some(intent_core::plugin::find(Some("gguf-cpu"), "gguf", opts.plugin_path.as_deref())?) } else { None };
     let mut written = Vec::new();
+    let hf_manifest = match &manifest {
+        Some(m) => {
+            let mut m = m.clone();
+            m.weights = Some("F16 (Hugging Face layout)".into());
+            let p = ModelManifest::path_for(&hf_dir);
+            m.write(&p)?;
+            Some(p)
+        }
+        None => None,
+    };
+    let hf_bytes = std::fs::metadata(hf_dir.join("model.safetensors")).map(|m| m.len()).unwrap_or(0);
+    written.push(Prepared { format: "HF-F16".into(), path: hf_dir.clone(), manifest: hf_manifest, bytes: hf_bytes });
     for (i, format) in formats.iter().enumerate() {
         let path = path_of(format);
         if format != "F16" {

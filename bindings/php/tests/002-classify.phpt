@@ -52,7 +52,7 @@ $nofb = $engine->classify('where is my parcel?', ['threshold' => 0.0, 'labels' =
 check(!$nofb->isFallback && $nofb->intent === $r->intent, 'threshold 0 and null options: defaults');
 
 // Engine-level defaults: top_k and threshold set at open time.
-$e2 = new Intent\Engine(intent_test_options(['top_k' => 2, 'threshold' => 0.999]));
+$e2 = new Intent\Engine(intent_test_options(['top_k' => 2, 'threshold' => 1.0]));
 $d = $e2->classify('where is my parcel?');
 check(count($d->top) === 2 && $d->isFallback, 'engine top_k and threshold');
 check(!$e2->classify('where is my parcel?', ['threshold' => 0])->isFallback, 'per-call threshold overrides the engine');

@@ -273,6 +273,30 @@ impl GgufFile {
         }
     }
 
+    /// An integer metadata value that must be present.
+    pub fn require_u64(&self, key: &str) -> Result<u64> {
+        self.get(key)
+            .and_then(Value::as_u64)
+            .ok_or_else(|| Error::new(Status::InvalidModel, format!("GGUF metadata has no integer '{key}'")))
+    }
+
+    /// For a Llama q or k projection (`blk.N.attn_q.weight`, `blk.N.attn_k.weight`), the
+    /// number of heads whose rotary halves llama.cpp's converter interleaved in its rows;
+    /// `None` for every other tensor.
+    pub fn permuted_heads(&self, tensor: &str) -> Result<Option<usize>> {
+        let n_head = || self.require_u64("llama.attention.head_count").map(|v| v as usize);
+        if tensor.ends_with(".attn_q.weight") {
+            n_head().map(Some)
+        } else if tensor.ends_with(".attn_k.weight") {
+            match self.get("llama.attention.head_count_kv").and_then(Value::as_u64) {
+                Some(kv) => Ok(Some(kv as usize)),
+                None => n_head().map(Some),
+            }
+        } else {
+            Ok(None)
+        }
+    }
+
     /// A tensor by name.
     pub fn tensor(&self, name: &str) -> Option<&Tensor> {
         self.tensors.iter().find(|t| t.name == name)

@@ -7,34 +7,21 @@
 //! llama.cpp's interleaving of the q/k rows is undone.
 
 use crate::gguf_file::{GgufFile, Value};
-use crate::lora::gguf_row_of_hf_row;
+use crate::lora::{gguf_row_of_hf_row, PROJECTIONS};
 use intent_core::{Error, Result, Status};
 use serde_json::{json, Map};
 use std::borrow::Cow;
 use std::path::Path;
 
-/// GGUF tensor name (after `blk.N.`) -> Hugging Face name (after `model.layers.N.`).
-const LAYER_TENSORS: &[(&str, &str)] = &[
-    ("attn_norm.weight", "input_layernorm.weight"),
-    ("attn_q.weight", "self_attn.q_proj.weight"),
-    ("attn_k.weight", "self_attn.k_proj.weight"),
-    ("attn_v.weight", "self_attn.v_proj.weight"),
-    ("attn_output.weight", "self_attn.o_proj.weight"),
-    ("ffn_norm.weight", "post_attention_layernorm.weight"),
-    ("ffn_gate.weight", "mlp.gate_proj.weight"),
-    ("ffn_up.weight", "mlp.up_proj.weight"),
-    ("ffn_down.weight", "mlp.down_proj.weight"),
-];
+/// Hugging Face norm name (after `model.layers.N.`) -> GGUF name (after `blk.N.`); the
+/// projections are [`PROJECTIONS`].
+const NORMS: &[(&str, &str)] = &[("input_layernorm", "attn_norm"), ("post_attention_layernorm", "ffn_norm")];
 /// GGUF token types that are special (control and user-defined tokens).
 const TOKEN_CONTROL: u64 = 3;
 const TOKEN_USER_DEFINED: u64 = 4;
 
 fn bad(m: impl Into<String>) -> Error {
     Error::new(Status::InvalidModel, m.into())
-}
-
-fn u64_of(f: &GgufFile, key: &str) -> Result<u64> {
-    f.get(key).and_then(Value::as_u64).ok_or_else(|| bad(format!("GGUF metadata has no integer '{key}'")))
 }
 
 fn f64_of(f: &GgufFile, key: &str) -> Option<f64> {
@@ -54,19 +41,19 @@ fn strings<'a>(f: &'a GgufFile, key: &str) -> Result<Vec<&'a str>> {
 
 /// `config.json` for the model.
 pub fn config_json(f: &GgufFile) -> Result<serde_json::Value> {
-    let n_embd = u64_of(f, "llama.embedding_length")?;
-    let n_head = u64_of(f, "llama.attention.head_count")?;
+    let n_embd = f.require_u64("llama.embedding_length")?;
+    let n_head = f.require_u64("llama.attention.head_count")?;
     let n_vocab = strings(f, "tokenizer.ggml.tokens")?.len();
     Ok(json!({
         "architectures": ["LlamaForCausalLM"],
         "model_type": "llama",
         "hidden_size": n_embd,
-        "intermediate_size": u64_of(f, "llama.feed_forward_length")?,
-        "num_hidden_layers": u64_of(f, "llama.block_count")?,
+        "intermediate_size": f.require_u64("llama.feed_forward_length")?,
+        "num_hidden_layers": f.require_u64("llama.block_count")?,
         "num_attention_heads": n_head,
         "num_key_value_heads": f.get("llama.attention.head_count_kv").and_then(Value::as_u64).unwrap_or(n_head),
         "head_dim": f.get("llama.rope.dimension_count").and_then(Value::as_u64).unwrap_or(n_embd / n_head),
-        "max_position_embeddings": u64_of(f, "llama.context_length")?,
+        "max_position_embeddings": f.require_u64("llama.context_length")?,
         "rms_norm_eps": f64_of(f, "llama.attention.layer_norm_rms_epsilon").ok_or_else(|| bad("no rms_norm_eps"))?,
         "rope_theta": f64_of(f, "llama.rope.freq_base").unwrap_or(10000.0),
         "vocab_size": n_vocab,
@@ -144,7 +131,7 @@ pub fn tokenizer_config_json(f: &GgufFile) -> Result<serde_json::Value> {
         "unk_token": token("tokenizer.ggml.unknown_token_id"),
         "add_bos_token": matches!(f.get("tokenizer.ggml.add_bos_token"), Some(Value::Bool(true))),
         "chat_template": f.get("tokenizer.chat_template").and_then(Value::as_str),
-        "model_max_length": u64_of(f, "llama.context_length")?,
+        "model_max_length": f.require_u64("llama.context_length")?,
     }))
 }
 
@@ -174,12 +161,11 @@ fn to_f16_bytes(values: &[f32]) -> Vec<u8> {
 
 /// The weights under Hugging Face names, in F16, q/k rows in rotate-half order.
 fn hf_tensors(f: &GgufFile) -> Result<Vec<(String, F16Tensor)>> {
-    let n_layers = u64_of(f, "llama.block_count")? as usize;
-    let n_head = u64_of(f, "llama.attention.head_count")? as usize;
-    let n_head_kv = f.get("llama.attention.head_count_kv").and_then(Value::as_u64).map_or(n_head, |v| v as usize);
+    let n_layers = f.require_u64("llama.block_count")? as usize;
     let mut out = Vec::new();
-    let mut put = |gguf: &str, hf: String, heads: Option<usize>| -> Result<()> {
+    let mut put = |gguf: &str, hf: String| -> Result<()> {
         let t = f.tensor(gguf).ok_or_else(|| bad(format!("tensor {gguf} is missing")))?;
+        let heads = f.permuted_heads(gguf)?;
         let values = t.to_f32()?;
         let shape: Vec<usize> = t.dims.iter().rev().map(|&d| d as usize).collect();
         let values = match heads {
@@ -197,19 +183,14 @@ fn hf_tensors(f: &GgufFile) -> Result<Vec<(String, F16Tensor)>> {
         out.push((hf, F16Tensor { shape, data: to_f16_bytes(&values) }));
         Ok(())
     };
-    put("token_embd.weight", "model.embed_tokens.weight".into(), None)?;
-    put("output_norm.weight", "model.norm.weight".into(), None)?;
+    put("token_embd.weight", "model.embed_tokens.weight".into())?;
+    put("output_norm.weight", "model.norm.weight".into())?;
     if f.tensor("output.weight").is_some() {
-        put("output.weight", "lm_head.weight".into(), None)?;
+        put("output.weight", "lm_head.weight".into())?;
     }
     for layer in 0..n_layers {
-        for (gguf, hf) in LAYER_TENSORS {
-            let heads = match *gguf {
-                "attn_q.weight" => Some(n_head),
-                "attn_k.weight" => Some(n_head_kv),
-                _ => None,
-            };
-            put(&format!("blk.{layer}.{gguf}"), format!("model.layers.{layer}.{hf}"), heads)?;
+        for (hf, gguf) in NORMS.iter().chain(PROJECTIONS) {
+            put(&format!("blk.{layer}.{gguf}.weight"), format!("model.layers.{layer}.{hf}.weight"))?;
         }
     }
     Ok(out)

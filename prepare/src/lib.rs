@@ -80,12 +80,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
     Ok(Sha256::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect())
 }
 
-fn meta_u64(f: &GgufFile, key: &str) -> Result<u64> {
-    f.get(key)
-        .and_then(Value::as_u64)
-        .ok_or_else(|| Error::new(Status::InvalidModel, format!("base model metadata has no integer '{key}'")))
-}
-
 /// Checks that the base is a Llama-family GGUF with a tokenizer.
 fn check_base(base: &GgufFile, path: &Path) -> Result<()> {
     let arch = base.get("general.architecture").and_then(Value::as_str).unwrap_or("");
@@ -102,9 +96,7 @@ fn check_base(base: &GgufFile, path: &Path) -> Result<()> {
 
 /// The base with the adapter merged, every matrix in F16 and every vector in F32.
 pub fn merged_f16(base: &GgufFile, adapter: Option<&Adapter>, progress: &mut dyn FnMut(Progress)) -> Result<GgufFile> {
-    let n_head = meta_u64(base, "llama.attention.head_count")? as usize;
-    let n_head_kv = base.get("llama.attention.head_count_kv").and_then(Value::as_u64).map_or(n_head, |v| v as usize);
-    let n_layers = meta_u64(base, "llama.block_count")? as usize;
+    let n_layers = base.require_u64("llama.block_count")? as usize;
     if let Some(a) = adapter {
         for (target, pair) in &a.updates {
             let Some(t) = base.tensor(target) else {
@@ -130,13 +122,7 @@ pub fn merged_f16(base: &GgufFile, adapter: Option<&Adapter>, progress: &mut dyn
         if let Some(pair) = adapter.and_then(|a| a.updates.get(&t.name).map(|p| (a.scale, p))) {
             let (scale, pair) = pair;
             let delta = pair.delta(scale);
-            let heads = if t.name.ends_with(".attn_q.weight") {
-                Some(n_head)
-            } else if t.name.ends_with(".attn_k.weight") {
-                Some(n_head_kv)
-            } else {
-                None
-            };
+            let heads = base.permuted_heads(&t.name)?;
             for hf_row in 0..pair.n_out {
                 let row = heads.map_or(hf_row, |h| gguf_row_of_hf_row(hf_row, pair.n_out, h));
                 let dst = &mut values[row * pair.n_in..(row + 1) * pair.n_in];

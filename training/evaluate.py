@@ -17,13 +17,12 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 from tokenizers import Tokenizer
 
 from gguf_reader import GgufFile
-from hf_base import config_from_gguf, state_dict_from_gguf, tokenizer_json_from_gguf
-from train import Batches, answer_logits, read_jsonl, split_prompt
+from hf_base import config_from_gguf, tokenizer_json_from_gguf
+from train import Batches, answer_logits, load_base_model, prompt_ids, read_jsonl
 
 
 def main() -> None:
@@ -35,44 +34,28 @@ def main() -> None:
     p.add_argument("--device", default="cuda")
     args = p.parse_args()
     from peft import PeftModel
-    from transformers import LlamaConfig, LlamaForCausalLM
 
     adapter = Path(args.adapter)
     manifest = json.loads((adapter / "intent.json").read_text())
     g = GgufFile(args.base)
     config = config_from_gguf(g)
     tok = Tokenizer.from_str(tokenizer_json_from_gguf(g))
-    tokens = g.metadata["tokenizer.ggml.tokens"]
-    bos_id, eos_id = g.metadata.get("tokenizer.ggml.bos_token_id"), g.metadata.get("tokenizer.ggml.eos_token_id")
-    prefix, suffix = split_prompt(g.metadata["tokenizer.chat_template"], manifest["system_prompt"],
-                                  tokens[bos_id] if bos_id is not None else "", tokens[eos_id] if eos_id is not None else "")
-    prefix_ids = tok.encode(prefix, add_special_tokens=False).ids
-    if g.metadata.get("tokenizer.ggml.add_bos_token") and bos_id is not None and prefix_ids[:1] != [bos_id]:
-        prefix_ids = [bos_id] + prefix_ids
-    suffix_ids = tok.encode(suffix, add_special_tokens=False).ids
+    prefix_ids, suffix_ids = prompt_ids(g, tok, manifest["system_prompt"])
     labels = list(manifest["answers"])
     answer_first = [tok.encode(manifest["answers"][l], add_special_tokens=False).ids[0] for l in labels]
 
-    model = LlamaForCausalLM(LlamaConfig(**config))
-    state = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state_dict_from_gguf(g, config).items()}
-    model.load_state_dict(state, strict=False)
-    model.tie_weights()
-    model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
+    model = PeftModel.from_pretrained(load_base_model(g, config), str(adapter)).merge_and_unload()
     model = model.to(args.device, torch.float16).eval()
     rows = read_jsonl(Path(args.data), 0)
     label_index = {l: i for i, l in enumerate(labels)}
     data = Batches(rows, prefix_ids, suffix_ids, tok, label_index)
-    rows_w = model.model.embed_tokens.weight[torch.tensor(answer_first, device=args.device)]
-
-    class Wrapped:  # answer_logits expects a PEFT model's get_base_model()
-        def get_base_model(self):
-            return model
+    rows_w = model.lm_head.weight[torch.tensor(answer_first, device=args.device)]
 
     out, correct = [], 0
     started = time.time()
     with torch.no_grad():
         for ids, mask, last, y, _ in data.iterate(256, False, None, config["pad_token_id"], args.device):
-            probs = torch.softmax(answer_logits(Wrapped(), ids, mask, last, rows_w), dim=1)
+            probs = torch.softmax(answer_logits(model.model, ids, mask, last, rows_w), dim=1)
             conf, idx = probs.max(1)
             for c, i, gold in zip(conf.tolist(), idx.tolist(), y.tolist()):
                 out.append({"intent": labels[i], "confidence": round(c, 6)})

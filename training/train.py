@@ -88,6 +88,36 @@ def split_prompt(template: str, system: str, bos: str, eos: str) -> tuple[str, s
     return prefix, suffix.rstrip()
 
 
+def prompt_ids(g: GgufFile, tok: Tokenizer, system: str) -> tuple[list[int], list[int]]:
+    """Token ids of the fixed prefix and of the per-query suffix, as the engine builds them."""
+    tokens = g.metadata["tokenizer.ggml.tokens"]
+    template = g.metadata.get("tokenizer.chat_template")
+    if not template:
+        raise SystemExit(f"{g.path}: the model has no chat template")
+    bos_id = g.metadata.get("tokenizer.ggml.bos_token_id")
+    eos_id = g.metadata.get("tokenizer.ggml.eos_token_id")
+    prefix, suffix = split_prompt(template, system, tokens[bos_id] if bos_id is not None else "", tokens[eos_id] if eos_id is not None else "")
+    prefix_ids = tok.encode(prefix, add_special_tokens=False).ids
+    if g.metadata.get("tokenizer.ggml.add_bos_token") and bos_id is not None and prefix_ids[:1] != [bos_id]:
+        prefix_ids = [bos_id] + prefix_ids
+    return prefix_ids, tok.encode(suffix, add_special_tokens=False).ids
+
+
+def load_base_model(g: GgufFile, config: dict):
+    """The GGUF's weights, dequantized, in a transformers Llama model (float32, on the CPU)."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    state = state_dict_from_gguf(g, config)
+    model = LlamaForCausalLM(LlamaConfig(**config))
+    missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, strict=False)
+    missing = [m for m in missing if not (config["tie_word_embeddings"] and m == "lm_head.weight")]
+    if missing or unexpected:
+        raise SystemExit(f"weights do not fit the model: missing {missing}, unexpected {unexpected}")
+    if config["tie_word_embeddings"]:
+        model.tie_weights()
+    return model
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -137,10 +167,11 @@ class Batches:
             yield ids.to(device), mask.to(device), last.to(device), labels.to(device), [lang for _, _, lang in chunk]
 
 
-def answer_logits(model, ids, mask, last, answer_rows):
+def answer_logits(decoder, ids, mask, last, answer_rows):
     """Logits of the answers' first tokens after each sequence's last token: the decoder
-    runs as usual, the output layer is applied to the answer rows only."""
-    hidden = model.get_base_model().model(input_ids=ids, attention_mask=mask).last_hidden_state
+    (a transformers `LlamaModel`) runs as usual, the output layer is applied to the
+    answer rows only (`answer_rows`: those rows of `lm_head.weight`)."""
+    hidden = decoder(input_ids=ids, attention_mask=mask).last_hidden_state
     h = hidden[torch.arange(ids.shape[0], device=ids.device), last]
     return h.float() @ answer_rows.float().T
 
@@ -152,7 +183,7 @@ def evaluate(model, data, args, pad_id, answer_rows):
     per_lang: dict[str, list[int]] = {}
     for ids, mask, last, labels, langs in data.iterate(256, False, None, pad_id, args.device):
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=args.device == "cuda"):
-            logits = answer_logits(model, ids, mask, last, answer_rows)
+            logits = answer_logits(model.get_base_model().model, ids, mask, last, answer_rows)
         loss_sum += F.cross_entropy(logits, labels, reduction="sum").item()
         hits = (logits.argmax(1) == labels).tolist()
         correct += sum(hits)
@@ -169,7 +200,6 @@ def main() -> None:
     args = parse_args()
     from peft import LoraConfig, get_peft_model, get_peft_model_state_dict
     from safetensors.torch import save_file
-    from transformers import LlamaConfig, LlamaForCausalLM
 
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -182,17 +212,7 @@ def main() -> None:
     g = GgufFile(base_path)
     config = config_from_gguf(g)
     tok = Tokenizer.from_str(tokenizer_json_from_gguf(g))
-    tokens = g.metadata["tokenizer.ggml.tokens"]
-    template = g.metadata.get("tokenizer.chat_template")
-    if not template:
-        raise SystemExit(f"{base_path}: the model has no chat template")
-    bos_id = g.metadata.get("tokenizer.ggml.bos_token_id")
-    eos_id = g.metadata.get("tokenizer.ggml.eos_token_id")
-    prefix, suffix = split_prompt(template, SYSTEM_PROMPT, tokens[bos_id] if bos_id is not None else "", tokens[eos_id] if eos_id is not None else "")
-    prefix_ids = tok.encode(prefix, add_special_tokens=False).ids
-    if g.metadata.get("tokenizer.ggml.add_bos_token") and bos_id is not None and prefix_ids[:1] != [bos_id]:
-        prefix_ids = [bos_id] + prefix_ids
-    suffix_ids = tok.encode(suffix, add_special_tokens=False).ids
+    prefix_ids, suffix_ids = prompt_ids(g, tok, SYSTEM_PROMPT)
 
     data_dir = Path(args.data)
     train_rows = read_jsonl(data_dir / "train.jsonl", args.limit)
@@ -212,15 +232,7 @@ def main() -> None:
     print(f"{len(labels)} labels; prefix {len(prefix_ids)} tokens, suffix {len(suffix_ids)} tokens")
     print("answers:", json.dumps(answers))
 
-    state = state_dict_from_gguf(g, config)
-    model = LlamaForCausalLM(LlamaConfig(**config))
-    missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, strict=False)
-    missing = [m for m in missing if not (config["tie_word_embeddings"] and m == "lm_head.weight")]
-    if missing or unexpected:
-        raise SystemExit(f"weights do not fit the model: missing {missing}, unexpected {unexpected}")
-    if config["tie_word_embeddings"]:
-        model.tie_weights()
-    del state
+    model = load_base_model(g, config)
     model.to(args.device)
     for p in model.parameters():
         p.requires_grad_(False)
@@ -229,9 +241,7 @@ def main() -> None:
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     total = sum(p.numel() for p in model.parameters())
     print(f"trainable {trainable:,} of {total:,} parameters")
-    answer_rows = model.get_base_model().model.embed_tokens.weight[torch.tensor(answer_first, device=args.device)].detach()
-    if not config["tie_word_embeddings"]:
-        answer_rows = model.get_base_model().lm_head.weight[torch.tensor(answer_first, device=args.device)].detach()
+    answer_rows = model.get_base_model().lm_head.weight[torch.tensor(answer_first, device=args.device)].detach()
 
     pad_id = config["pad_token_id"]
     if args.train_on_validation:
@@ -262,7 +272,7 @@ def main() -> None:
     while step < total_steps and not stop:
         for ids, mask, last, y, _ in train.iterate(args.batch, True, rng, pad_id, args.device):
             with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=args.device == "cuda"):
-                logits = answer_logits(model, ids, mask, last, answer_rows)
+                logits = answer_logits(model.get_base_model().model, ids, mask, last, answer_rows)
             loss = F.cross_entropy(logits, y)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -101,6 +101,24 @@ fn read_architecture(path: &str) -> Result<String, PluginError> {
         .ok_or_else(|| PluginError::new(status::MODEL_LOAD, format!("{path}: general.architecture is not a string")))
 }
 
+/// Checks that `path` is a GGUF file of a supported architecture; returns the architecture.
+fn check_model_file(path: &str) -> Result<String, PluginError> {
+    if !std::path::Path::new(path).is_file() {
+        return Err(PluginError::new(status::MODEL_LOAD, format!("model file not found: {path}")));
+    }
+    let architecture = read_architecture(path)?;
+    if !SUPPORTED_ARCHITECTURES.contains(&architecture.as_str()) {
+        return Err(PluginError::new(
+            status::UNSUPPORTED,
+            format!(
+                "{path}: architecture '{architecture}' is not supported by gguf-cpu (supported: {})",
+                SUPPORTED_ARCHITECTURES.join(", ")
+            ),
+        ));
+    }
+    Ok(architecture)
+}
+
 struct Strings {
     architecture: CString,
     description: CString,
@@ -150,19 +168,7 @@ impl BackendModel for GgufModel {
 
     fn open(path: &str, params: &ModelParams) -> Result<Self, PluginError> {
         let backend = backend()?;
-        if !std::path::Path::new(path).is_file() {
-            return Err(PluginError::new(status::MODEL_LOAD, format!("model file not found: {path}")));
-        }
-        let architecture = read_architecture(path)?;
-        if !SUPPORTED_ARCHITECTURES.contains(&architecture.as_str()) {
-            return Err(PluginError::new(
-                status::UNSUPPORTED,
-                format!(
-                    "{path}: architecture '{architecture}' is not supported by gguf-cpu (supported: {})",
-                    SUPPORTED_ARCHITECTURES.join(", ")
-                ),
-            ));
-        }
+        let architecture = check_model_file(path)?;
         let model_params = LlamaModelParams::default().with_use_mmap(params.use_mmap != 0);
         let model = LlamaModel::load_from_file(backend, path, &model_params).map_err(|e| {
             PluginError::new(
@@ -241,13 +247,7 @@ impl BackendModel for GgufModel {
                 ),
             ));
         };
-        if !std::path::Path::new(input).is_file() {
-            return Err(PluginError::new(status::MODEL_LOAD, format!("model file not found: {input}")));
-        }
-        let architecture = read_architecture(input)?;
-        if !SUPPORTED_ARCHITECTURES.contains(&architecture.as_str()) {
-            return Err(PluginError::new(status::UNSUPPORTED, format!("{input}: architecture '{architecture}' is not supported by gguf-cpu")));
-        }
+        check_model_file(input)?;
         let c_input = CString::new(input).map_err(|_| PluginError::invalid("input path contains a NUL byte"))?;
         let c_output = CString::new(output).map_err(|_| PluginError::invalid("output path contains a NUL byte"))?;
         // SAFETY: plain-data defaults from llama.cpp; the paths outlive the call.

@@ -30,7 +30,8 @@ pub struct GgufSummary {
     pub name: Option<String>,
     /// Offset of the tensor data section.
     pub data_offset: u64,
-    /// End of the last tensor's data (for the types whose sizes are known).
+    /// End of the last tensor's data (for the types whose sizes are known); the end of the
+    /// header when no tensor has data.
     pub data_end: u64,
     /// Size of the file.
     pub file_size: u64,
@@ -234,16 +235,15 @@ pub fn inspect_reader(inner: impl Read, file_size: u64) -> Result<GgufSummary> {
         tensors.push((tname, n_elems, ttype, offset));
     }
     let data_offset = r.pos.div_ceil(alignment) * alignment;
-    let mut data_end = data_offset;
+    let mut data_end = r.pos;
     for (tname, n_elems, ttype, offset) in &tensors {
         let Some((block, bytes)) = type_size(*ttype) else { continue };
         if n_elems % block != 0 {
             return Err(r.bad(format!("tensor '{tname}' has {n_elems} elements, not a multiple of its block size {block}")));
         }
-        let size = n_elems / block * bytes;
-        let end = data_offset
-            .checked_add(*offset)
-            .and_then(|v| v.checked_add(size))
+        let end = (n_elems / block)
+            .checked_mul(bytes)
+            .and_then(|size| data_offset.checked_add(*offset)?.checked_add(size))
             .ok_or_else(|| r.bad(format!("tensor '{tname}' lies beyond any file")))?;
         if end > file_size {
             return Err(Error::new(
@@ -268,6 +268,13 @@ pub(crate) mod tests {
 
     /// A minimal GGUF v3 file: one string key and one F32 tensor of `n` elements.
     pub(crate) fn tiny_gguf(arch: &str, n: u64) -> Vec<u8> {
+        let mut v = tiny_gguf_header(arch, n);
+        v.extend(std::iter::repeat_n(0u8, (n * 4) as usize));
+        v
+    }
+
+    /// The header of [`tiny_gguf`], without the tensor data.
+    fn tiny_gguf_header(arch: &str, n: u64) -> Vec<u8> {
         let mut v = Vec::new();
         v.extend_from_slice(b"GGUF");
         v.extend_from_slice(&3u32.to_le_bytes());
@@ -288,7 +295,6 @@ pub(crate) mod tests {
         while v.len() % 32 != 0 {
             v.push(0);
         }
-        v.extend(std::iter::repeat_n(0u8, (n * 4) as usize));
         v
     }
 
@@ -318,5 +324,13 @@ pub(crate) mod tests {
         let mut f = tiny_gguf("llama", 8);
         f[8..16].copy_from_slice(&u64::MAX.to_le_bytes());
         assert_eq!(inspect_reader(&f[..], f.len() as u64).unwrap_err().status, Status::InvalidModel);
+    }
+
+    #[test]
+    fn a_tensor_size_that_overflows_is_an_error() {
+        // Found by the gguf_header fuzz target: 2^62 F32 elements times 4 bytes wrapped to 0.
+        let f = tiny_gguf_header("llama", 1 << 62);
+        let e = inspect_reader(&f[..], f.len() as u64).unwrap_err();
+        assert_eq!(e.status, Status::InvalidModel, "{}", e.message);
     }
 }

@@ -8,6 +8,12 @@ use crate::taxonomy::Taxonomy;
 /// The ChatML template, used only when a model carries no template of its own.
 pub const CHATML_TEMPLATE: &str = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
+/// Most bytes a rendered prompt may have: a template that renders more is refused.
+pub const MAX_PROMPT_BYTES: usize = 1 << 20;
+/// Template instructions one rendering may run (minijinja's fuel): a template that loops
+/// longer is refused instead of hanging the caller. Real chat templates need a few hundred.
+pub const TEMPLATE_FUEL: u64 = 200_000;
+
 /// A marker that stands for the query while the template is rendered.
 const QUERY_MARKER: &str = "\u{1}INTENT_QUERY\u{1}";
 
@@ -62,7 +68,9 @@ pub fn render(
 ) -> Result<SplitPrompt> {
     let own_template = template.is_some();
     let source = template.unwrap_or(CHATML_TEMPLATE);
+    // No loader: `include`, `import` and `extends` find nothing, so a template never reads a file.
     let mut env = minijinja::Environment::new();
+    env.set_fuel(Some(TEMPLATE_FUEL));
     env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
     env.add_function("raise_exception", |msg: String| -> std::result::Result<String, minijinja::Error> {
         Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg))
@@ -81,6 +89,12 @@ pub fn render(
             eos_token => eos_text.unwrap_or(""),
         })
         .map_err(bad)?;
+    if rendered.len() > MAX_PROMPT_BYTES {
+        return Err(Error::new(
+            Status::InvalidModel,
+            format!("the model's chat template renders {} bytes, over the limit of {MAX_PROMPT_BYTES}", rendered.len()),
+        ));
+    }
     let mut parts = rendered.split(QUERY_MARKER);
     let (Some(prefix), Some(suffix), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(Error::new(Status::InvalidModel, "the model's chat template does not place the user message exactly once"));
@@ -129,6 +143,21 @@ mod tests {
         let e = render(Some("{{ raise_exception('no system role') }}"), "S", None, None, AnswerPlacement::AssistantTurn).unwrap_err();
         assert!(e.message.contains("no system role"), "{}", e.message);
         assert!(render(Some("{{ messages[1]['content'] }}"), "S", None, None, AnswerPlacement::AssistantTurn).unwrap_err().message.contains("system"));
+    }
+
+    #[test]
+    fn templates_cannot_read_files_loop_forever_or_grow_without_bound() {
+        for t in ["{% include '/etc/passwd' %}", "{% import '/etc/hostname' as x %}", "{% extends '/etc/passwd' %}"] {
+            let e = render(Some(t), "S", None, None, AnswerPlacement::AssistantTurn).unwrap_err();
+            assert_eq!(e.status, Status::InvalidModel, "{t}: {}", e.message);
+            assert!(!e.message.contains("root:"), "{}", e.message);
+        }
+        let endless = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
+        let e = render(Some(endless), "S", None, None, AnswerPlacement::AssistantTurn).unwrap_err();
+        assert!(e.message.contains("fuel"), "{}", e.message);
+        let huge = "{{ messages[0]['content'] * 2000000 }}{% for m in messages %}{{ m['content'] }}{% endfor %}";
+        let e = render(Some(huge), "SYSTEM", None, None, AnswerPlacement::AssistantTurn).unwrap_err();
+        assert!(e.message.contains("over the limit") || e.message.contains("fuel"), "{}", e.message);
     }
 
     #[test]

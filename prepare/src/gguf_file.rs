@@ -9,6 +9,8 @@ use std::path::Path;
 
 /// GGUF alignment of the tensor data section when the file does not set one.
 pub const DEFAULT_ALIGNMENT: usize = 32;
+/// Most dimensions a tensor may have (ggml's limit).
+const MAX_DIMS: usize = 4;
 
 /// One metadata value.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +102,7 @@ pub struct Tensor {
 impl Tensor {
     /// Number of elements.
     pub fn n_elements(&self) -> usize {
-        self.dims.iter().product::<u64>() as usize
+        self.dims.iter().map(|&d| d as usize).product()
     }
 
     /// The tensor as float32, row-major over the reversed dims (`[out][in]` for a matrix).
@@ -165,8 +167,12 @@ impl Cursor<'_> {
             8 => Value::Str(self.string()?),
             9 => {
                 let et = self.u32()?;
+                if et == 9 {
+                    return Err(Error::new(Status::InvalidModel, "GGUF arrays of arrays are not supported"));
+                }
                 let n = self.u64()? as usize;
-                let mut items = Vec::with_capacity(n.min(1 << 20));
+                // Every element takes at least one byte: no more can follow than bytes remain.
+                let mut items = Vec::with_capacity(n.min(self.buf.len() - self.pos));
                 for _ in 0..n {
                     items.push(self.value(et)?);
                 }
@@ -239,6 +245,9 @@ impl GgufFile {
         for _ in 0..n_tensors {
             let name = c.string()?;
             let n_dims = c.u32()? as usize;
+            if n_dims == 0 || n_dims > MAX_DIMS {
+                return Err(Error::new(Status::InvalidModel, format!("tensor {name} has {n_dims} dimensions (1 to {MAX_DIMS})")));
+            }
             let dims = (0..n_dims).map(|_| c.u64()).collect::<Result<Vec<_>>>()?;
             let ty = c.u32()?;
             let offset = c.u64()? as usize;
@@ -246,14 +255,18 @@ impl GgufFile {
         }
         let file = GgufFile { metadata, tensors: Vec::new() };
         let alignment = file.get("general.alignment").and_then(Value::as_u64).map_or(DEFAULT_ALIGNMENT, |a| a as usize);
+        if !alignment.is_power_of_two() {
+            return Err(Error::new(Status::InvalidModel, format!("general.alignment {alignment} is not a power of two")));
+        }
         let data_start = c.pos.div_ceil(alignment) * alignment;
         let mut tensors = Vec::with_capacity(infos.len());
         for (name, dims, ty_id, offset) in infos {
             let ty = GgmlType::from_id(ty_id)
                 .ok_or_else(|| Error::new(Status::UnsupportedModel, format!("tensor {name}: ggml type {ty_id} is not supported here")))?;
-            let n: u64 = dims.iter().product();
-            let size = ty.bytes_for(n as usize).ok_or_else(|| Error::new(Status::InvalidModel, format!("tensor {name}: {n} elements do not fill whole {ty:?} blocks")))?;
-            let mut at = Cursor { buf, pos: data_start + offset };
+            let too_large = || Error::new(Status::InvalidModel, format!("tensor {name} of dims {dims:?} is larger than the file"));
+            let n = dims.iter().try_fold(1usize, |n, &d| n.checked_mul(usize::try_from(d).ok()?)).ok_or_else(too_large)?;
+            let size = ty.bytes_for(n).ok_or_else(|| Error::new(Status::InvalidModel, format!("tensor {name}: {n} elements do not fill whole {ty:?} blocks")))?;
+            let mut at = Cursor { buf, pos: data_start.checked_add(offset).ok_or_else(too_large)? };
             let data = at.take(size)?.to_vec();
             tensors.push(Tensor { name, dims, ty, data });
         }
@@ -379,5 +392,35 @@ mod tests {
             let e = GgufFile::parse(&bytes[..cut]).unwrap_err();
             assert_eq!(e.status, Status::InvalidModel, "cut at {cut}: {}", e.message);
         }
+    }
+
+    #[test]
+    fn hostile_headers_are_errors_not_panics_or_huge_allocations() {
+        let base = || {
+            let mut f = GgufFile { metadata: Vec::new(), tensors: Vec::new() };
+            f.set("general.architecture", Value::Str("llama".into()));
+            f.tensors.push(Tensor::from_f32("w", &[4], &[1.0; 4], GgmlType::F32));
+            f
+        };
+        let refused = |f: &GgufFile, what: &str| {
+            let e = GgufFile::parse(&f.to_bytes()).unwrap_err();
+            assert_eq!(e.status, Status::InvalidModel, "{what}: {}", e.message);
+        };
+        let mut f = base();
+        f.set("general.alignment", Value::U32(32));
+        let mut bytes = f.to_bytes();
+        let key = b"general.alignment";
+        let at = bytes.windows(key.len()).position(|w| w == key).unwrap() + key.len() + 4;
+        bytes[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(GgufFile::parse(&bytes).unwrap_err().status, Status::InvalidModel, "alignment 0");
+        let mut f = base();
+        f.set("nested", Value::Array(9, vec![Value::Array(4, vec![])]));
+        refused(&f, "array of arrays");
+        let mut f = base();
+        f.tensors[0].dims = vec![1 << 40, 1 << 40, 1 << 40];
+        refused(&f, "dims whose product overflows");
+        let mut f = base();
+        f.tensors[0].dims = vec![1; 5];
+        refused(&f, "five dimensions");
     }
 }

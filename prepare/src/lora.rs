@@ -111,7 +111,15 @@ impl Adapter {
     pub fn read(dir: &Path) -> Result<Adapter> {
         let cfg_path = dir.join("adapter_config.json");
         let text = std::fs::read_to_string(&cfg_path).map_err(|e| bad(dir, format!("cannot read adapter_config.json: {e}")))?;
-        let config: AdapterConfig = serde_json::from_str(&text).map_err(|e| bad(dir, format!("adapter_config.json: {e}")))?;
+        let st_path = dir.join("adapter_model.safetensors");
+        let bytes = std::fs::read(&st_path).map_err(|e| bad(dir, format!("cannot read adapter_model.safetensors: {e}")))?;
+        Adapter::from_bytes(&text, &bytes, dir)
+    }
+
+    /// Parses an adapter from `text`, its `adapter_config.json`, and `bytes`, its
+    /// `adapter_model.safetensors`; `dir` only names it in messages.
+    pub fn from_bytes(text: &str, bytes: &[u8], dir: &Path) -> Result<Adapter> {
+        let config: AdapterConfig = serde_json::from_str(text).map_err(|e| bad(dir, format!("adapter_config.json: {e}")))?;
         if config.peft_type != "LORA" {
             return Err(bad(dir, format!("peft_type '{}' is not LORA", config.peft_type)));
         }
@@ -128,9 +136,7 @@ impl Adapter {
             return Err(bad(dir, "rank r is 0"));
         }
         let scale = if config.use_rslora { config.lora_alpha / (config.r as f32).sqrt() } else { config.lora_alpha / config.r as f32 };
-        let st_path = dir.join("adapter_model.safetensors");
-        let bytes = std::fs::read(&st_path).map_err(|e| bad(dir, format!("cannot read adapter_model.safetensors: {e}")))?;
-        let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| bad(dir, format!("adapter_model.safetensors: {e}")))?;
+        let st = safetensors::SafeTensors::deserialize(bytes).map_err(|e| bad(dir, format!("adapter_model.safetensors: {e}")))?;
         let mut halves: BTreeMap<String, (Option<(Vec<usize>, Vec<f32>)>, Option<(Vec<usize>, Vec<f32>)>)> = BTreeMap::new();
         for (name, view) in st.tensors() {
             let Some((target, is_a)) = gguf_target(&name) else {

@@ -55,7 +55,11 @@ impl GgmlType {
     /// Bytes that `n` elements take, or `None` when `n` is not a whole number of blocks.
     pub fn bytes_for(self, n: usize) -> Option<usize> {
         let (per, size) = self.block();
-        (n % per == 0).then(|| n / per * size)
+        if n % per == 0 {
+            (n / per).checked_mul(size)
+        } else {
+            None
+        }
     }
 }
 

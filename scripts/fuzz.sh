@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Runs libintent's fuzz targets (fuzz/, cargo-fuzz with libFuzzer and AddressSanitizer).
+#
+#   scripts/fuzz.sh [--seconds N] [--grow] [TARGET ...]
+#
+# Each target runs N seconds (default 30) from its committed corpus (fuzz/corpus/TARGET),
+# with leak detection, a 10 s per-input hang limit and a 4 GiB memory limit. New inputs go
+# to a scratch directory, unless --grow adds them to the committed corpus (then minimize it
+# with `cargo fuzz cmin`). Crashes are written to fuzz/artifacts/TARGET/ and fail the run.
+# The c_api target needs the built library, plugin and default model (scripts/build.sh).
+# Prints one line per target: executions, seconds, corpus size.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+toolchain="nightly-2026-05-20"
+cargo_fuzz_version="0.13.2"
+seconds=30
+grow=0
+targets=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds="$2"; shift 2 ;;
+    --grow) grow=1; shift ;;
+    -*) echo "unknown option $1" >&2; exit 2 ;;
+    *) targets+=("$1"); shift ;;
+  esac
+done
+[ "${#targets[@]}" -gt 0 ] || targets=(c_api config_files gguf_header peft_adapter prompt)
+
+if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
+  echo "installing Rust $toolchain (for the sanitizers cargo-fuzz needs)"
+  rustup toolchain install "$toolchain" --profile minimal >/dev/null
+fi
+if ! cargo fuzz --version 2>/dev/null | grep -q "$cargo_fuzz_version"; then
+  echo "installing cargo-fuzz $cargo_fuzz_version"
+  cargo install --quiet --locked cargo-fuzz --version "$cargo_fuzz_version"
+fi
+
+cd "$root/fuzz"
+cargo "+$toolchain" fuzz build >/dev/null 2>&1 || cargo "+$toolchain" fuzz build
+scratch="$(mktemp -d)"
+trap 'rm -rf "$scratch"' EXIT
+status=0
+for t in "${targets[@]}"; do
+  mkdir -p "corpus/$t"
+  dirs=("corpus/$t")
+  if [ "$grow" -eq 0 ]; then
+    mkdir -p "$scratch/$t"
+    dirs=("$scratch/$t" "corpus/$t")
+  fi
+  dict=()
+  [ -f "dicts/$t.dict" ] && dict=("-dict=dicts/$t.dict")
+  log="$scratch/$t.log"
+  if cargo "+$toolchain" fuzz run "$t" "${dirs[@]}" -- \
+      -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -detect_leaks=1 \
+      -print_final_stats=1 "${dict[@]}" >"$log" 2>&1; then
+    execs="$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')"
+    corpus="$(find "${dirs[@]}" -type f | wc -l)"
+    echo "fuzz $t: ok, $execs executions in ${seconds}s, corpus $corpus inputs"
+  else
+    status=1
+    echo "fuzz $t: FAILED (artifacts in fuzz/artifacts/$t/)"
+    grep -E "ERROR|panicked|SUMMARY|Test unit written" "$log" | head -20
+    tail -40 "$log"
+  fi
+done
+exit "$status"

@@ -822,6 +822,30 @@ mod tests {
     }
 
     #[test]
+    fn a_backend_failure_fails_its_chunk_only_and_the_engine_recovers() {
+        let (e, counters) = engine_with(EngineConfig { max_batch: 2, ..EngineConfig::default() });
+        let queries = ["check_invoice", "track", "cancel_order", "check_refund", "cancel", "nothing"];
+        let want: Vec<String> = queries.iter().map(|q| e.classify(q, &ClassifyOptions::default()).unwrap().intent).collect();
+        // Fail the first eval of the next call (the query tokens), then, on another call,
+        // the second (branch scoring, with the chunk's tokens already in the cache).
+        for step in [1, 2] {
+            counters.fail_eval.store(counters.evals.load(Ordering::SeqCst) + step, Ordering::SeqCst);
+            let batch = e.classify_batch(&queries, &ClassifyOptions::default());
+            let failed: Vec<usize> = (0..queries.len()).filter(|&i| batch[i].is_err()).collect();
+            assert_eq!(failed, [0, 1], "step {step}: only the first chunk fails");
+            let err = batch[0].as_ref().unwrap_err();
+            assert_eq!(err.status, Status::OutOfMemory);
+            assert!(err.message.contains("injected fault"), "{}", err.message);
+            for (i, r) in batch.iter().enumerate().skip(2) {
+                assert_eq!(r.as_ref().unwrap().intent, want[i], "step {step}: {}", queries[i]);
+            }
+            for (q, w) in queries.iter().zip(&want) {
+                assert_eq!(&e.classify(q, &ClassifyOptions::default()).unwrap().intent, w, "after the fault: {q}");
+            }
+        }
+    }
+
+    #[test]
     fn long_queries_are_refused_or_truncated() {
         let (e, _) = engine_with(EngineConfig { max_query_tokens: 16, ..EngineConfig::default() });
         let long = "track ".repeat(10);

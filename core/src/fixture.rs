@@ -27,6 +27,9 @@ pub struct Counters {
     pub evals: AtomicUsize,
     /// Contexts created.
     pub contexts: AtomicUsize,
+    /// Fault injection: the `eval` call with this number (counting from 1 over all
+    /// contexts) fails as a backend running out of memory would; 0 = none.
+    pub fail_eval: AtomicUsize,
 }
 
 /// The scripted model.
@@ -108,7 +111,10 @@ impl ScriptedContext {
 
 impl EvalContext for ScriptedContext {
     fn eval(&mut self, tokens: &[BatchToken], candidates: &[i32]) -> Result<Vec<f32>> {
-        self.counters.evals.fetch_add(1, Ordering::SeqCst);
+        let n = self.counters.evals.fetch_add(1, Ordering::SeqCst) + 1;
+        if n == self.counters.fail_eval.load(Ordering::SeqCst) {
+            return Err(Error::new(Status::OutOfMemory, format!("injected fault at eval {n}: out of device memory")));
+        }
         self.counters.tokens.fetch_add(tokens.len(), Ordering::SeqCst);
         if tokens.len() > self.spec.n_batch as usize {
             return Err(Error::new(Status::Backend, "batch larger than n_batch"));

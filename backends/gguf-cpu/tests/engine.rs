@@ -257,26 +257,91 @@ fn no_backend_by_that_name() {
     assert!(e.message.contains("fp16-cuda"), "{}", e.message);
 }
 
-#[test]
-fn a_plugin_that_cannot_run_here_is_skipped_and_gguf_cpu_still_works() {
-    let dir = temp("plugins-with-a-failing-probe");
-    std::fs::create_dir_all(&dir).unwrap();
+/// Builds the C fixture plugin of core's tests with `defines` into `dir/file`.
+fn build_fake_plugin(dir: &Path, file: &str, defines: &[&str]) {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../core/tests/fixtures/fake_plugin.c");
-    let lib = dir.join(intent_core::plugin::file_name_for("fake-gpu"));
     let ok = std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-O1", "-DPROBE_FAILS", "-DPLUGIN_NAME=\"fake-gpu\"", "-o"])
-        .arg(&lib)
+        .args(["-shared", "-fPIC", "-O1", "-o"])
+        .arg(dir.join(file))
         .arg(&src)
+        .args(defines)
         .status()
         .unwrap()
         .success();
-    assert!(ok, "cc failed");
-    // The failing plugin is searched first (explicit path) and also loads gguf models.
+    assert!(ok, "cc failed for {file}");
+}
+
+#[test]
+fn a_plugin_directory_of_broken_plugins_is_skipped_and_gguf_cpu_still_works() {
+    use intent_core::plugin::file_name_for;
+    let dir = temp("plugins-broken-and-good");
+    std::fs::create_dir_all(&dir).unwrap();
+    // A plugin whose probe fails (as a CUDA plugin on a host without a GPU), one of another
+    // ABI, a library that is not a plugin, a file that is not a library, and the real one.
+    build_fake_plugin(&dir, &file_name_for("fake-gpu"), &["-DPROBE_FAILS", "-DPLUGIN_NAME=\"fake-gpu\""]);
+    build_fake_plugin(&dir, &file_name_for("fake-abi2"), &["-DABI_MAJOR=2", "-DPLUGIN_NAME=\"fake-abi2\""]);
+    build_fake_plugin(&dir, &file_name_for("not-a-plugin"), &["-DNO_ENTRY"]);
+    std::fs::write(dir.join(file_name_for("junk")), b"not an ELF file").unwrap();
+    let real = plugin_dir().join(file_name_for("gguf-cpu"));
+    let _ = std::fs::remove_file(dir.join(file_name_for("gguf-cpu")));
+    std::os::unix::fs::symlink(&real, dir.join(file_name_for("gguf-cpu"))).unwrap();
+
     let found = intent_core::plugin::discover(Some(&dir));
-    assert!(found.iter().any(|d| d.outcome.as_ref().is_ok_and(|p| p.name == "fake-gpu") && d.probe.is_err()));
-    let e = open(&OpenOptions { backend: None, plugin_path: Some(dir), ..options() }).unwrap();
+    let reason = |name: &str| {
+        let d = found.iter().find(|d| d.path.file_name().unwrap().to_str() == Some(&file_name_for(name))).expect(name);
+        d.probe.as_ref().err().map(|e| (e.status, e.message.clone()))
+    };
+    assert_eq!(reason("gguf-cpu"), None);
+    let (status, message) = reason("fake-gpu").unwrap();
+    assert!(status == Status::PluginUnavailable && message.contains("no CUDA device"), "{message}");
+    assert_eq!(reason("fake-abi2").unwrap().0, Status::PluginAbiMismatch);
+    assert!(reason("not-a-plugin").unwrap().1.contains("not a libintent plugin"));
+    assert!(reason("junk").unwrap().1.contains("cannot load"));
+
+    // Chosen by format, the broken ones are passed over; named, each gives its own error.
+    let e = open(&OpenOptions { backend: None, plugin_path: Some(dir.clone()), ..options() }).unwrap();
     let r = e.classify("where is my parcel", &ClassifyOptions::default()).unwrap();
     assert!(e.taxonomy().index_of(&r.intent).is_some());
+    for (name, status) in [("fake-abi2", Status::PluginAbiMismatch), ("fake-gpu", Status::PluginUnavailable)] {
+        let err = open(&OpenOptions { backend: Some(name.into()), plugin_path: Some(dir.clone()), ..options() }).err().unwrap();
+        assert_eq!(err.status, status, "{name}: {}", err.message);
+    }
+    assert!(e.classify("wo ist mein Paket??", &ClassifyOptions::default()).is_ok(), "usable after the failed opens");
+}
+
+#[test]
+fn a_model_file_truncated_or_replaced_while_loading_fails_cleanly() {
+    let full = default_model();
+    for (i, delay_ms) in [0u64, 3, 15, 60, 200].into_iter().enumerate() {
+        for replace in [false, true] {
+            let path = temp(&format!("changing-{i}-{replace}.gguf"));
+            std::fs::copy(&full, &path).unwrap();
+            let target = path.clone();
+            let saboteur = std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+                if replace {
+                    let other = target.with_extension("other");
+                    std::fs::write(&other, b"GGUF\x03\0\0\0 not a model any more").unwrap();
+                    std::fs::rename(&other, &target).unwrap();
+                } else {
+                    std::fs::OpenOptions::new().write(true).open(&target).unwrap().set_len(1 << 20).unwrap();
+                }
+            });
+            let outcome = open(&OpenOptions { model: Some(path.clone()), ..options() });
+            saboteur.join().unwrap();
+            eprintln!("{delay_ms} ms, replace {replace}: {:?}", outcome.as_ref().map(|_| "loaded").map_err(|e| &e.message));
+            match outcome {
+                // Loaded before the change (the weights are read into memory, not mapped).
+                Ok(e) => assert!(e.classify("where is my parcel", &ClassifyOptions::default()).is_ok()),
+                Err(e) => {
+                    assert!(matches!(e.status, Status::InvalidModel | Status::UnsupportedModel), "{delay_ms} ms, replace {replace}: {:?} {}", e.status, e.message);
+                    assert!(!e.message.is_empty());
+                }
+            }
+            std::fs::remove_file(&path).unwrap();
+        }
+    }
+    assert!(engine().classify("where is my parcel", &ClassifyOptions::default()).is_ok(), "the engine stays usable");
 }
 
 #[test]

@@ -214,6 +214,14 @@ int main(int argc, char **argv) {
     cp.n_labels = 0;
     CHECK(classify_status(engine, q, strlen(q), &cp) == INTENT_STATUS_EMPTY_LABEL_SET, "empty label set");
     CHECK(intent_classify_batch(engine, one, 1, &cp, &nb) == INTENT_STATUS_EMPTY_LABEL_SET && nb == NULL, "batch with an empty label set fails whole");
+    /* Limits: more labels or queries than the documented maxima are refused before any is read. */
+    cp.labels = allowed;
+    cp.n_labels = INTENT_MAX_LABELS + 1;
+    CHECK(classify_status(engine, q, strlen(q), &cp) == INTENT_STATUS_INVALID_ARGUMENT, "too many labels");
+    CHECK(strstr(intent_last_error(), "limit") != NULL, "message names the limit: %s", intent_last_error());
+    CHECK(intent_classify_batch(engine, one, INTENT_MAX_BATCH_QUERIES + 1, NULL, &nb) == INTENT_STATUS_INVALID_ARGUMENT && nb == NULL,
+          "too many queries in a batch");
+    CHECK(strstr(intent_last_error(), "limit") != NULL, "message names the limit: %s", intent_last_error());
     intent_str bad_label[1] = {{"\xc3", 1}};
     cp.labels = bad_label;
     cp.n_labels = 1;

@@ -62,12 +62,13 @@ pub fn default_model_candidates() -> Vec<PathBuf> {
     out
 }
 
-/// The model path to use: explicit, else `INTENT_MODEL`, else the first default candidate found.
+/// The model path to use: explicit, else `INTENT_MODEL` (ignored in setuid/setgid
+/// processes), else the first default candidate found.
 pub fn resolve_model(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = explicit {
         return Ok(p.to_path_buf());
     }
-    if let Some(p) = std::env::var_os(MODEL_ENV).filter(|v| !v.is_empty()) {
+    if let Some(p) = plugin::trusted_env(MODEL_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(p));
     }
     let candidates = default_model_candidates();

@@ -2,9 +2,11 @@
 //! as [`Model`] and [`EvalContext`].
 //!
 //! Search order for plugins: an explicit path (file or directory) given by the caller,
-//! then the directories in `INTENT_PLUGIN_PATH` (`:`-separated), then the directory of
-//! the library holding this code (libintent), then the executable's directory. The
-//! current directory is never searched implicitly. Plugins are opened with
+//! then the absolute directories in `INTENT_PLUGIN_PATH` (`:`-separated; relative and
+//! empty entries are skipped, and the variable is ignored in setuid/setgid processes),
+//! then the directory of the library holding this code (libintent), then the
+//! executable's directory. The current directory is never searched implicitly. A plugin
+//! file writable by every user (or in such a directory without the sticky bit) is refused. Plugins are opened with
 //! `RTLD_NOW | RTLD_LOCAL` and stay loaded for the life of the process.
 
 use crate::backend::{BatchToken, ContextSpec, EvalContext, Model, ModelFacts};
@@ -338,11 +340,42 @@ fn registry() -> &'static Mutex<HashMap<PathBuf, std::result::Result<Arc<Plugin>
     REGISTRY.get_or_init(Default::default)
 }
 
-/// Loads (once per process) and ABI-checks the plugin at `path`.
+/// An environment variable the library reads for paths, or `None` when the process runs
+/// with elevated privileges (setuid or setgid: `AT_SECURE`), where, as glibc does with
+/// `LD_LIBRARY_PATH`, the environment of the user who started it is not trusted.
+pub fn trusted_env(name: &str) -> Option<std::ffi::OsString> {
+    // SAFETY: getauxval only reads the process's auxiliary vector.
+    if unsafe { libc::getauxval(libc::AT_SECURE) } != 0 {
+        return None;
+    }
+    std::env::var_os(name)
+}
+
+/// Refuses a plugin file that another user could have put there or changed: one writable
+/// by every user, or in a directory writable by every user without the sticky bit.
+fn check_permissions(canonical: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let refuse = |what: String| Err(Error::new(Status::PluginNotFound, format!("plugin {} refused: {what}", canonical.display())));
+    let mode = |p: &Path| std::fs::metadata(p).map(|m| m.permissions().mode()).unwrap_or(0);
+    if mode(canonical) & 0o002 != 0 {
+        return refuse("the file is writable by every user".into());
+    }
+    if let Some(dir) = canonical.parent() {
+        let m = mode(dir);
+        if m & 0o002 != 0 && m & 0o1000 == 0 {
+            return refuse(format!("its directory {} is writable by every user", dir.display()));
+        }
+    }
+    Ok(())
+}
+
+/// Loads (once per process) and ABI-checks the plugin at `path`. A plugin file writable by
+/// every user, or in a world-writable directory without the sticky bit, is refused.
 pub fn load(path: &Path) -> Result<Arc<Plugin>> {
     let canonical = path
         .canonicalize()
         .map_err(|e| Error::new(Status::PluginNotFound, format!("plugin {}: {e}", path.display())))?;
+    check_permissions(&canonical)?;
     let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
     if let Some(done) = reg.get(&canonical) {
         return done.clone();
@@ -431,14 +464,20 @@ pub fn library_dir() -> Option<PathBuf> {
     file.parent().map(Path::to_path_buf)
 }
 
+/// The entries of an `INTENT_PLUGIN_PATH` value that are searched: the absolute ones
+/// (relative entries, and empty ones, which would mean the current directory, are skipped).
+pub fn plugin_path_entries(value: &std::ffi::OsStr) -> Vec<PathBuf> {
+    std::env::split_paths(value).filter(|p| p.is_absolute()).collect()
+}
+
 /// The places searched for plugins, in order, for an optional explicit path.
 pub fn search_path(explicit: Option<&Path>) -> Vec<(PathBuf, PluginSource)> {
     let mut out: Vec<(PathBuf, PluginSource)> = Vec::new();
     if let Some(p) = explicit {
         out.push((p.to_path_buf(), PluginSource::Explicit));
     }
-    if let Some(env) = std::env::var_os(PLUGIN_PATH_ENV) {
-        for p in std::env::split_paths(&env).filter(|p| p.is_absolute()) {
+    if let Some(env) = trusted_env(PLUGIN_PATH_ENV) {
+        for p in plugin_path_entries(&env) {
             out.push((p, PluginSource::Environment));
         }
     }

@@ -92,6 +92,33 @@ fn an_unknown_backend_is_not_found_and_the_search_path_is_listed() {
 }
 
 #[test]
+fn a_plugin_writable_by_every_user_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = temp_dir("perm");
+    let lib = build_fake(&dir, &file_name_for("fake-open"), &["-DPLUGIN_NAME=\"fake-open\""]);
+    std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let e = plugin::load(&lib).unwrap_err();
+    assert!(e.message.contains("writable by every user"), "{}", e.message);
+    std::fs::set_permissions(&lib, std::fs::Permissions::from_mode(0o755)).unwrap();
+    plugin::load(&lib).unwrap();
+
+    let open_dir = temp_dir("perm-dir");
+    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let lib = build_fake(&open_dir, &file_name_for("fake-in-open-dir"), &["-DPLUGIN_NAME=\"fake-in-open-dir\""]);
+    let e = plugin::load(&lib).unwrap_err();
+    assert!(e.message.contains("directory") && e.message.contains("writable by every user"), "{}", e.message);
+    // With the sticky bit (as /tmp), other users cannot replace the file: accepted.
+    std::fs::set_permissions(&open_dir, std::fs::Permissions::from_mode(0o1777)).unwrap();
+    plugin::load(&lib).unwrap();
+}
+
+#[test]
+fn relative_and_empty_entries_of_the_plugin_path_are_skipped() {
+    let entries = plugin::plugin_path_entries(std::ffi::OsStr::new("plugins::./x:/abs/dir:"));
+    assert_eq!(entries, [PathBuf::from("/abs/dir")]);
+}
+
+#[test]
 fn the_current_directory_is_never_searched_implicitly() {
     let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
     let path = plugin::search_path(None);

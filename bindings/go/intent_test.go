@@ -393,47 +393,100 @@ func TestCloseAndUseAfterClose(t *testing.T) {
 	}
 }
 
-func TestConcurrentMatchesSequential(t *testing.T) {
-	e := sharedEngine(t)
-	queries := []string{
-		"where is my parcel",
-		"I want to cancel my order",
-		"do you accept paypal?",
-		"I forgot my password",
-		"can I talk to a real person",
+// soakQueries are the queries of the soak test: several languages, lengths and intents.
+var soakQueries = []string{
+	"where is my parcel",
+	"I want to cancel my order",
+	"do you accept paypal?",
+	"I forgot my password",
+	"can I talk to a real person",
+	"wo ist mein Paket??",
+	"je voudrais retourner ces chaussures",
+	"¿cuánto cuesta el envío a Canarias?",
+	"il pagamento non è andato a buon fine",
+	"czy mogę zmienić adres dostawy?",
+	"ik wil mijn bestelling annuleren",
+	"nike air max 42 schwarz",
+	"hello!",
+	"the jacket I got is torn, I want my money back",
+	"do you have this in blue",
+	"how long does delivery to Vienna take",
+}
+
+// soakPerWorker is the number of queries each goroutine of TestSoak classifies after its
+// warm-up: INTENT_SOAK_PER_WORKER, default 48 (CI); scripts/soak.sh is the full-scale run.
+func soakPerWorker(t *testing.T) int {
+	n := 48
+	if v := os.Getenv("INTENT_SOAK_PER_WORKER"); v != "" {
+		if _, err := fmt.Sscan(v, &n); err != nil || n < 1 {
+			t.Fatalf("INTENT_SOAK_PER_WORKER=%q is not a positive number", v)
+		}
 	}
-	want := make([]string, len(queries))
-	for i, q := range queries {
+	return n
+}
+
+// residentKB is this process's resident memory (VmRSS), in KiB.
+func residentKB(t *testing.T) int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kb int
+	if m := regexp.MustCompile(`VmRSS:\s+(\d+) kB`).FindSubmatch(b); m != nil {
+		fmt.Sscan(string(m[1]), &kb)
+	}
+	if kb == 0 {
+		t.Fatal("no VmRSS in /proc/self/status")
+	}
+	return kb
+}
+
+// TestSoak: eight goroutines classify on one engine; every answer (label and confidence,
+// exactly) equals the sequential one, and resident memory grows less than 5% after warm-up.
+func TestSoak(t *testing.T) {
+	e := sharedEngine(t)
+	want := make([]*Result, len(soakQueries))
+	for i, q := range soakQueries {
 		r, err := e.Classify(q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want[i] = r.Intent
+		want[i] = r
 	}
-
-	const goroutines, perGoroutine = 8, 10
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines*perGoroutine)
-	for g := 0; g < goroutines; g++ {
-		wg.Add(1)
-		go func(g int) {
-			defer wg.Done()
-			for i := 0; i < perGoroutine; i++ {
-				k := (g + i) % len(queries)
-				r, err := e.Classify(queries[k])
-				if err != nil {
-					errs <- fmt.Errorf("goroutine %d, %q: %w", g, queries[k], err)
-					continue
+	const goroutines = 8
+	run := func(perGoroutine int) {
+		var wg sync.WaitGroup
+		errs := make(chan error, goroutines*perGoroutine)
+		for g := 0; g < goroutines; g++ {
+			wg.Add(1)
+			go func(g int) {
+				defer wg.Done()
+				for i := 0; i < perGoroutine; i++ {
+					k := (g*5 + i) % len(soakQueries)
+					r, err := e.Classify(soakQueries[k])
+					if err != nil {
+						errs <- fmt.Errorf("goroutine %d, %q: %w", g, soakQueries[k], err)
+					} else if r.Intent != want[k].Intent || r.Confidence != want[k].Confidence {
+						errs <- fmt.Errorf("goroutine %d, %q: got %s %.6f, sequential run gave %s %.6f",
+							g, soakQueries[k], r.Intent, r.Confidence, want[k].Intent, want[k].Confidence)
+					}
 				}
-				if r.Intent != want[k] {
-					errs <- fmt.Errorf("goroutine %d, %q: got %q, sequential run gave %q", g, queries[k], r.Intent, want[k])
-				}
-			}
-		}(g)
+			}(g)
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Error(err)
+		}
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
+	run(len(soakQueries)) // warm-up: every context and query once
+	before := residentKB(t)
+	n := soakPerWorker(t)
+	run(n)
+	after := residentKB(t)
+	growth := float64(after-before) / float64(before)
+	t.Logf("soak: %d goroutines x %d queries, RSS %d -> %d KiB (%+.2f%%)", goroutines, n, before, after, growth*100)
+	if growth > 0.05 {
+		t.Errorf("resident memory grew by %.1f%% after warm-up (limit 5%%)", growth*100)
 	}
 }

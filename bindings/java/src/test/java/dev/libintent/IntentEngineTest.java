@@ -304,19 +304,38 @@ class IntentEngineTest {
         assertEquals(a.confidence(), b.confidence());
     }
 
-    @Test
-    void concurrentClassificationsMatchSequential() throws Exception {
-        List<String> queries = List.of(
-                "where is my parcel",
-                "I want to cancel my order",
-                "do you accept paypal?",
-                "I forgot my password",
-                "can I talk to a real person");
-        List<String> want = new ArrayList<>();
-        for (String q : queries) {
-            want.add(engine.classify(q).intent());
+    /** The queries of the soak test: several languages, lengths and intents. */
+    static final List<String> SOAK_QUERIES = List.of(
+            "where is my parcel",
+            "I want to cancel my order",
+            "do you accept paypal?",
+            "I forgot my password",
+            "can I talk to a real person",
+            "wo ist mein Paket??",
+            "je voudrais retourner ces chaussures",
+            "¿cuánto cuesta el envío a Canarias?",
+            "il pagamento non è andato a buon fine",
+            "czy mogę zmienić adres dostawy?",
+            "ik wil mijn bestelling annuleren",
+            "nike air max 42 schwarz",
+            "hello!",
+            "the jacket I got is torn, I want my money back",
+            "do you have this in blue",
+            "how long does delivery to Vienna take");
+
+    /** This process's resident memory (VmRSS) in KiB. */
+    static long residentKb() throws java.io.IOException {
+        for (String line : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.replaceAll("[^0-9]", ""));
+            }
         }
-        int threads = 8, perThread = 10;
+        throw new IllegalStateException("no VmRSS in /proc/self/status");
+    }
+
+    /** Eight threads classify {@code perThread} queries each; returns every disagreement. */
+    static List<String> soakRound(List<ClassificationResult> want, int perThread) throws Exception {
+        int threads = 8;
         ExecutorService pool = Executors.newFixedThreadPool(threads);
         try {
             List<Future<List<String>>> futures = new ArrayList<>();
@@ -325,15 +344,16 @@ class IntentEngineTest {
                 Callable<List<String>> job = () -> {
                     List<String> problems = new ArrayList<>();
                     for (int i = 0; i < perThread; i++) {
-                        int k = (g + i) % queries.size();
+                        int k = (g * 5 + i) % SOAK_QUERIES.size();
                         try {
-                            String got = engine.classify(queries.get(k)).intent();
-                            if (!got.equals(want.get(k))) {
-                                problems.add("thread " + g + ", \"" + queries.get(k) + "\": got " + got
-                                        + ", sequential run gave " + want.get(k));
+                            ClassificationResult got = engine.classify(SOAK_QUERIES.get(k));
+                            ClassificationResult w = want.get(k);
+                            if (!got.intent().equals(w.intent()) || got.confidence() != w.confidence()) {
+                                problems.add("thread " + g + ", \"" + SOAK_QUERIES.get(k) + "\": got " + got.intent()
+                                        + " " + got.confidence() + ", sequential run gave " + w.intent() + " " + w.confidence());
                             }
                         } catch (RuntimeException e) {
-                            problems.add("thread " + g + ", \"" + queries.get(k) + "\": " + e);
+                            problems.add("thread " + g + ", \"" + SOAK_QUERIES.get(k) + "\": " + e);
                         }
                     }
                     return problems;
@@ -342,14 +362,39 @@ class IntentEngineTest {
             }
             List<String> problems = new ArrayList<>();
             for (Future<List<String>> f : futures) {
-                problems.addAll(f.get(240, TimeUnit.SECONDS));
+                problems.addAll(f.get(600, TimeUnit.SECONDS));
             }
-            if (!problems.isEmpty()) {
-                fail(String.join("\n", problems));
-            }
+            return problems;
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /**
+     * Soak: eight threads on one engine; every answer (label and confidence, exactly) equals
+     * the sequential one, and resident memory grows less than 5% after warm-up. Queries per
+     * thread: INTENT_SOAK_PER_WORKER, default 48 (CI).
+     */
+    @Test
+    void soakConcurrentClassificationsMatchSequential() throws Exception {
+        List<ClassificationResult> want = new ArrayList<>();
+        for (String q : SOAK_QUERIES) {
+            want.add(engine.classify(q));
+        }
+        String env = System.getenv("INTENT_SOAK_PER_WORKER");
+        int perThread = env == null || env.isEmpty() ? 48 : Integer.parseInt(env);
+        List<String> problems = soakRound(want, SOAK_QUERIES.size()); // warm-up
+        System.gc();
+        long before = residentKb();
+        problems.addAll(soakRound(want, perThread));
+        System.gc();
+        long after = residentKb();
+        double growth = (double) (after - before) / before;
+        System.out.printf("soak: 8 threads x %d queries, RSS %d -> %d KiB (%+.2f%%)%n", perThread, before, after, growth * 100);
+        if (!problems.isEmpty()) {
+            fail(String.join("\n", problems));
+        }
+        assertTrue(growth < 0.05, "resident memory grew by " + growth * 100 + "% after warm-up (limit 5%)");
     }
 
     @Test

@@ -1,0 +1,63 @@
+--TEST--
+Soak: one long-lived engine (as a PHP-FPM worker keeps it) answers many requests exactly as the first time, without growing; engines opened and closed again and again leave nothing behind
+--EXTENSIONS--
+intent
+--FILE--
+<?php
+require __DIR__ . '/intent_test.inc';
+
+function resident_kb(): int {
+    preg_match('/VmRSS:\s+(\d+) kB/', file_get_contents('/proc/self/status'), $m);
+    return (int)$m[1];
+}
+
+$queries = [
+    'where is my parcel', 'I want to cancel my order', 'do you accept paypal?', 'I forgot my password',
+    'can I talk to a real person', 'wo ist mein Paket??', 'je voudrais retourner ces chaussures',
+    '¿cuánto cuesta el envío a Canarias?', 'il pagamento non è andato a buon fine',
+    'czy mogę zmienić adres dostawy?', 'ik wil mijn bestelling annuleren', 'nike air max 42 schwarz',
+    'hello!', 'the jacket I got is torn, I want my money back', 'do you have this in blue',
+    'how long does delivery to Vienna take',
+];
+$per = (int)(getenv('INTENT_SOAK_PER_WORKER') ?: 48);
+
+$engine = new Intent\Engine(intent_test_options());
+$want = [];
+foreach ($queries as $q) {                       // first answers, and the warm-up
+    $r = $engine->classify($q);
+    $want[] = [$r->intent, $r->confidence];
+}
+$rss = resident_kb();
+$heap = memory_get_usage();
+$bad = [];
+for ($i = 0; $i < 8 * $per; $i++) {
+    $k = $i % count($queries);
+    $r = $engine->classify($queries[$k]);
+    if ([$r->intent, $r->confidence] !== $want[$k]) {
+        $bad[] = "{$queries[$k]}: {$r->intent} {$r->confidence}, first {$want[$k][0]} {$want[$k][1]}";
+    }
+    unset($r);
+}
+$heapGrowth = memory_get_usage() - $heap;
+$rssGrowth = (resident_kb() - $rss) / $rss;
+check($bad === [], 'every answer equals the first one', $bad);
+check($heapGrowth <= 4096, 'the PHP heap does not grow', $heapGrowth);
+check($rssGrowth < 0.05, 'resident memory grows less than 5%', $rssGrowth);
+$engine->close();
+
+// Open and close engines: the second round costs what the first did.
+$rounds = [];
+foreach (range(1, 3) as $round) {
+    $e = new Intent\Engine(intent_test_options());
+    $e->classify('where is my parcel');
+    $e->close();
+    unset($e);
+    $rounds[] = resident_kb();
+}
+check(($rounds[2] - $rounds[1]) / $rounds[1] < 0.05, 'engines opened and closed leave nothing behind', $rounds);
+?>
+--EXPECT--
+ok: every answer equals the first one
+ok: the PHP heap does not grow
+ok: resident memory grows less than 5%
+ok: engines opened and closed leave nothing behind

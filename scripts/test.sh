@@ -3,8 +3,9 @@
 # the Rust tests (unit, plugin host, end to end on the real model, CLI), the C API
 # program under AddressSanitizer, the Go binding under the race detector, the Java
 # binding (JUnit 5), the PHP extension (.phpt tests and its example), and the
-# dataset checks (reproducible, train/test disjoint, counts), and the checks of the
-# prepared models against the training code's Python reference.
+# dataset checks (reproducible, train/test disjoint, counts), the checks of the
+# prepared models against the training code's Python reference, a small soak of the C
+# API under AddressSanitizer/LeakSanitizer, and a short run of every fuzz target.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -14,7 +15,9 @@ scripts/gen-header.sh --check
 source scripts/env.sh
 cargo test --release --locked --workspace
 scripts/test-c.sh
+scripts/soak.sh --asan --distinct 64 8 48
 scripts/test-go.sh
 scripts/test-java.sh
 scripts/test-php.sh
 python3 -m pytest -q data/tests training/tests
+scripts/fuzz.sh --seconds 20

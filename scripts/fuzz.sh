@@ -24,7 +24,7 @@ while [ $# -gt 0 ]; do
     *) targets+=("$1"); shift ;;
   esac
 done
-[ "${#targets[@]}" -gt 0 ] || targets=(c_api config_files gguf_header peft_adapter prompt)
+[ "${#targets[@]}" -gt 0 ] || targets=(c_api config_files gguf_header peft_adapter prompt quantize_config)
 
 if ! rustup run "$toolchain" rustc --version >/dev/null 2>&1; then
   echo "installing Rust $toolchain (for the sanitizers cargo-fuzz needs)"

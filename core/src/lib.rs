@@ -20,6 +20,7 @@ mod fixture;
 pub mod engine;
 pub mod error;
 pub mod gguf;
+pub mod gptq;
 pub mod manifest;
 pub mod open;
 pub mod plugin;

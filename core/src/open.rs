@@ -4,6 +4,7 @@
 use crate::engine::{Engine, EngineConfig};
 use crate::error::{Error, Result, Status};
 use crate::gguf;
+use crate::gptq::GptqConfig;
 use crate::manifest::ModelManifest;
 use crate::plugin;
 use crate::taxonomy::{Taxonomy, ECOMMERCE_V1};
@@ -84,13 +85,14 @@ pub fn resolve_model(explicit: Option<&Path>) -> Result<PathBuf> {
     })
 }
 
-/// The format of a model: `gguf` (checked header), `gptq` or `hf` (directories).
+/// The format of a model: `gguf` (checked header), `gptq` (a directory with a GPTQ
+/// description the engine can read) or `hf` (a directory with `config.json`).
 pub fn model_format(path: &Path) -> Result<&'static str> {
     if !path.exists() {
         return Err(Error::new(Status::ModelNotFound, format!("model not found: {}", path.display())));
     }
     if path.is_dir() {
-        if path.join("quantize_config.json").is_file() {
+        if GptqConfig::find(path)?.is_some() {
             return Ok("gptq");
         }
         if path.join("config.json").is_file() {

@@ -14,6 +14,7 @@
 #![deny(missing_docs)]
 
 pub mod gguf_file;
+pub mod gptq;
 pub mod hf;
 pub mod lora;
 pub mod quant;

@@ -430,7 +430,7 @@ mod tests {
     }
 
     /// A layer and calibration inputs with correlated features, as real activations have.
-    fn layer(n: usize, k: usize, t: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
+    fn layer_of(n: usize, k: usize, t: usize, seed: u64) -> (Vec<f32>, Vec<f32>) {
         let mut rng = Rng(seed);
         let w: Vec<f32> = (0..n * k).map(|_| rng.next() * 0.1).collect();
         let factors = 8;
@@ -472,7 +472,7 @@ mod tests {
     #[test]
     fn gptq_beats_round_to_nearest_on_the_layer_output() {
         let (n, k) = (64, 256);
-        let (w, x) = layer(n, k, 1024, 7);
+        let (w, x) = layer_of(n, k, 1024, 7);
         let h = hessian(&x, k);
         for act_order in [false, true] {
             for sym in [false, true] {
@@ -487,7 +487,7 @@ mod tests {
 
     #[test]
     fn the_hessian_is_the_mean_of_2_x_xt() {
-        let (_, x) = layer(1, 16, 10, 3);
+        let (_, x) = layer_of(1, 16, 10, 3);
         let h = hessian(&x, 16);
         let direct: f64 = x.chunks_exact(16).map(|r| 2.0 * f64::from(r[2]) * f64::from(r[5])).sum::<f64>() / 10.0;
         assert!((h[2 * 16 + 5] - direct).abs() < 1e-9 && (h[5 * 16 + 2] - direct).abs() < 1e-9);
@@ -496,7 +496,7 @@ mod tests {
     #[test]
     fn act_order_records_each_columns_group() {
         let (n, k) = (16, 128);
-        let (w, x) = layer(n, k, 256, 11);
+        let (w, x) = layer_of(n, k, 256, 11);
         let h = hessian(&x, k);
         let l = gptq(&w, n, k, &h, &GptqParams { act_order: true, ..GptqParams::default() }).unwrap();
         let mut per_group = [0usize; 2];
@@ -513,7 +513,7 @@ mod tests {
     #[test]
     fn packing_round_trips_and_dequantizes_the_same() {
         let (n, k) = (32, 128);
-        let (w, x) = layer(n, k, 256, 5);
+        let (w, x) = layer_of(n, k, 256, 5);
         let h = hessian(&x, k);
         for (bits, act_order) in [(4, false), (4, true), (8, false)] {
             let l = gptq(&w, n, k, &h, &GptqParams { bits, act_order, ..GptqParams::default() }).unwrap();
@@ -534,7 +534,7 @@ mod tests {
     #[test]
     fn dead_inputs_are_zeroed_and_bad_requests_refused() {
         let (n, k) = (8, 64);
-        let (w, mut x) = layer(n, k, 128, 9);
+        let (w, mut x) = layer_of(n, k, 128, 9);
         for row in x.chunks_exact_mut(k) {
             row[3] = 0.0;
         }
@@ -550,5 +550,58 @@ mod tests {
         assert!(gptq(&w, n, k, &h, &GptqParams { group_size: 48, ..GptqParams::default() }).is_err());
         assert!(gptq(&w, n, k, &h[1..], &GptqParams::default()).is_err());
         assert!(rtn(&w, n, k, &GptqParams { bits: 3, ..GptqParams::default() }).is_err());
+    }
+
+    /// The shared test vectors of `training/tests/fixtures/gptq/`: for each variant, a
+    /// checkpoint of two packed layers (`model.safetensors`, `quantize_config.json`) and
+    /// the weights they stand for (`expected.<layer>.weight`, f32, as `dequantize` gives
+    /// them). The Python reference dequantizer must decode the files to exactly these.
+    /// Regenerate with `INTENT_UPDATE_TEST_VECTORS=1 cargo test -p intent-prepare gptq`.
+    #[test]
+    fn the_shared_test_vectors_are_current() {
+        use crate::hf::{safetensors_bytes, RawTensor};
+        use intent_core::gptq::{GptqConfig, ZeroFormat};
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../training/tests/fixtures/gptq");
+        let update = std::env::var_os("INTENT_UPDATE_TEST_VECTORS").is_some();
+        let variants = [
+            ("4bit-g32-asym", GptqParams { group_size: 32, ..GptqParams::default() }),
+            ("4bit-g64-sym-act-order", GptqParams { sym: true, act_order: true, ..GptqParams::default() }),
+            ("8bit-g64-asym", GptqParams { bits: 8, ..GptqParams::default() }),
+        ];
+        for (seed, (name, p)) in variants.into_iter().enumerate() {
+            let mut tensors = Vec::new();
+            for (layer, (n, k)) in [("model.layers.0.self_attn.q_proj", (32, 128)), ("model.layers.0.mlp.down_proj", (16, 192))] {
+                let (w, x) = layer_of(n, k, 64, 100 + seed as u64);
+                let l = gptq(&w, n, k, &hessian(&x, k), &p).unwrap();
+                let packed = pack(&l).unwrap();
+                let per = 32 / p.bits as usize;
+                let groups = l.n_groups();
+                tensors.push((format!("{layer}.qweight"), RawTensor::i32(&[k / per, n], &packed.qweight)));
+                tensors.push((format!("{layer}.qzeros"), RawTensor::i32(&[groups, n / per], &packed.qzeros)));
+                tensors.push((format!("{layer}.scales"), RawTensor::f16_bits(&[groups, n], &packed.scales)));
+                tensors.push((format!("{layer}.g_idx"), RawTensor::i32(&[k], &packed.g_idx)));
+                tensors.push((format!("expected.{layer}.weight"), RawTensor::f32(&[n, k], &l.dequantize())));
+            }
+            let config = GptqConfig {
+                bits: p.bits,
+                group_size: Some(p.group_size as u32),
+                sym: p.sym,
+                desc_act: p.act_order,
+                static_groups: false,
+                zero_format: ZeroFormat::V1,
+                damp_percent: Some(p.damp_percent),
+            }
+            .to_json();
+            let bytes = safetensors_bytes(&tensors).unwrap();
+            let at = dir.join(name);
+            if update {
+                std::fs::create_dir_all(&at).unwrap();
+                std::fs::write(at.join("model.safetensors"), &bytes).unwrap();
+                std::fs::write(at.join("quantize_config.json"), &config).unwrap();
+            }
+            let stale = "stale; regenerate with INTENT_UPDATE_TEST_VECTORS=1 cargo test -p intent-prepare gptq";
+            assert!(std::fs::read(at.join("model.safetensors")).ok() == Some(bytes), "{name}/model.safetensors is {stale}");
+            assert!(std::fs::read_to_string(at.join("quantize_config.json")).ok() == Some(config), "{name}/quantize_config.json is {stale}");
+        }
     }
 }

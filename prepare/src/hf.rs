@@ -135,14 +135,49 @@ pub fn tokenizer_config_json(f: &GgufFile) -> Result<serde_json::Value> {
     }))
 }
 
-struct F16Tensor {
-    shape: Vec<usize>,
-    data: Vec<u8>,
+/// A tensor ready to be written to safetensors: type, shape and little-endian bytes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawTensor {
+    /// Element type.
+    pub dtype: safetensors::Dtype,
+    /// Shape, outermost first.
+    pub shape: Vec<usize>,
+    /// The elements' bytes.
+    pub data: Vec<u8>,
 }
 
-impl safetensors::tensor::View for &F16Tensor {
+impl RawTensor {
+    /// F16 elements from f32 values.
+    pub fn f16(shape: &[usize], values: &[f32]) -> RawTensor {
+        RawTensor { dtype: safetensors::Dtype::F16, shape: shape.to_vec(), data: to_f16_bytes(values) }
+    }
+
+    /// F16 elements from their bits.
+    pub fn f16_bits(shape: &[usize], bits: &[u16]) -> RawTensor {
+        RawTensor { dtype: safetensors::Dtype::F16, shape: shape.to_vec(), data: bits.iter().flat_map(|b| b.to_le_bytes()).collect() }
+    }
+
+    /// F32 elements.
+    pub fn f32(shape: &[usize], values: &[f32]) -> RawTensor {
+        RawTensor { dtype: safetensors::Dtype::F32, shape: shape.to_vec(), data: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
+    }
+
+    /// I32 elements.
+    pub fn i32(shape: &[usize], values: &[i32]) -> RawTensor {
+        RawTensor { dtype: safetensors::Dtype::I32, shape: shape.to_vec(), data: values.iter().flat_map(|v| v.to_le_bytes()).collect() }
+    }
+}
+
+/// `tensors` as safetensors bytes, with the `format: pt` metadata transformers expects.
+pub fn safetensors_bytes(tensors: &[(String, RawTensor)]) -> Result<Vec<u8>> {
+    let views: Vec<(&str, &RawTensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
+    let meta = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
+    safetensors::tensor::serialize(views, Some(meta)).map_err(|e| Error::new(Status::Internal, format!("safetensors: {e}")))
+}
+
+impl safetensors::tensor::View for &RawTensor {
     fn dtype(&self) -> safetensors::Dtype {
-        safetensors::Dtype::F16
+        self.dtype
     }
     fn shape(&self) -> &[usize] {
         &self.shape
@@ -160,7 +195,7 @@ fn to_f16_bytes(values: &[f32]) -> Vec<u8> {
 }
 
 /// The weights under Hugging Face names, in F16, q/k rows in rotate-half order.
-fn hf_tensors(f: &GgufFile) -> Result<Vec<(String, F16Tensor)>> {
+fn hf_tensors(f: &GgufFile) -> Result<Vec<(String, RawTensor)>> {
     let n_layers = f.require_u64("llama.block_count")? as usize;
     let mut out = Vec::new();
     let mut put = |gguf: &str, hf: String| -> Result<()> {
@@ -180,7 +215,7 @@ fn hf_tensors(f: &GgufFile) -> Result<Vec<(String, F16Tensor)>> {
             }
             None => values,
         };
-        out.push((hf, F16Tensor { shape, data: to_f16_bytes(&values) }));
+        out.push((hf, RawTensor::f16(&shape, &values)));
         Ok(())
     };
     put("token_embd.weight", "model.embed_tokens.weight".into())?;
@@ -204,9 +239,6 @@ pub fn write(f: &GgufFile, dir: &Path) -> Result<()> {
     std::fs::write(dir.join("config.json"), pretty(config_json(f)?)).map_err(io)?;
     std::fs::write(dir.join("tokenizer.json"), serde_json::to_string(&tokenizer_json(f)?).expect("JSON")).map_err(io)?;
     std::fs::write(dir.join("tokenizer_config.json"), pretty(tokenizer_config_json(f)?)).map_err(io)?;
-    let tensors = hf_tensors(f)?;
-    let views: Vec<(&str, &F16Tensor)> = tensors.iter().map(|(n, t)| (n.as_str(), t)).collect();
-    let meta = std::collections::HashMap::from([("format".to_string(), "pt".to_string())]);
-    safetensors::tensor::serialize_to_file(views, Some(meta), &dir.join("model.safetensors"))
-        .map_err(|e| Error::new(Status::Io, format!("cannot write {}/model.safetensors: {e}", dir.display())))
+    let bytes = safetensors_bytes(&hf_tensors(f)?)?;
+    std::fs::write(dir.join("model.safetensors"), bytes).map_err(io)
 }

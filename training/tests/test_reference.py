@@ -7,7 +7,6 @@ model (scripts/build.sh writes it).
 """
 
 import json
-import struct
 import sys
 from pathlib import Path
 
@@ -20,6 +19,7 @@ sys.path.insert(0, str(ROOT / "training"))
 from answers import choose_answers  # noqa: E402
 from gguf_reader import GgufFile  # noqa: E402
 from hf_base import config_from_gguf, unpermute_rows  # noqa: E402
+import safetensors_file  # noqa: E402
 
 BASE = ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
 ADAPTER = ROOT / "models" / "smollm2-135m-ecommerce-v1-lora"
@@ -27,18 +27,8 @@ F16 = ROOT / "models" / "SmolLM2-135M-intent.F16.gguf"
 
 
 def read_safetensors(path: Path) -> dict:
-    """A minimal safetensors reader (8-byte header length, JSON header, raw data)."""
-    raw = path.read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    header = json.loads(raw[8:8 + n])
-    out = {}
-    for name, info in header.items():
-        if name == "__metadata__":
-            continue
-        dtype = {"F16": "<f2", "F32": "<f4"}[info["dtype"]]
-        start, end = info["data_offsets"]
-        out[name] = np.frombuffer(raw[8 + n + start:8 + n + end], dtype=dtype).astype(np.float32).reshape(info["shape"])
-    return out
+    """Every tensor of a safetensors file, as float32."""
+    return {name: t.astype(np.float32) for name, t in safetensors_file.read(path).items()}
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,10 @@ Writes one {"intent", "confidence"} line per example, in input order, the format
 engine's formats.
 
 Usage: python3 training/evaluate.py --base BASE.gguf --adapter DIR --data data/test.jsonl --out PRED.jsonl
+
+With --gptq DIR it scores that GPTQ checkpoint instead (`intent model prepare`'s
+`<name>-gptq/`), dequantized by the reference dequantizer (gptq_reference.py): the weights
+a GPTQ kernel multiplies by, in float16.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ from tokenizers import Tokenizer
 
 from gguf_reader import GgufFile
 from hf_base import config_from_gguf, tokenizer_json_from_gguf
-from train import Batches, answer_logits, load_base_model, prompt_ids, read_jsonl
+from train import Batches, answer_logits, load_base_model, model_from_state, prompt_ids, read_jsonl
+import gptq_reference
 
 
 def main() -> None:
@@ -32,6 +37,7 @@ def main() -> None:
     p.add_argument("--data", required=True, help="labelled JSONL")
     p.add_argument("--out", required=True, help="predictions JSONL to write")
     p.add_argument("--device", default="cuda")
+    p.add_argument("--gptq", help="score this GPTQ checkpoint directory instead of base + adapter")
     args = p.parse_args()
     from peft import PeftModel
 
@@ -44,7 +50,10 @@ def main() -> None:
     labels = list(manifest["answers"])
     answer_first = [tok.encode(manifest["answers"][l], add_special_tokens=False).ids[0] for l in labels]
 
-    model = PeftModel.from_pretrained(load_base_model(g, config), str(adapter)).merge_and_unload()
+    if args.gptq:
+        model = model_from_state(gptq_reference.load(Path(args.gptq)), config)
+    else:
+        model = PeftModel.from_pretrained(load_base_model(g, config), str(adapter)).merge_and_unload()
     model = model.to(args.device, torch.float16).eval()
     rows = read_jsonl(Path(args.data), 0)
     label_index = {l: i for i, l in enumerate(labels)}
@@ -61,7 +70,8 @@ def main() -> None:
                 out.append({"intent": labels[i], "confidence": round(c, 6)})
                 correct += i == gold
     Path(args.out).write_text("".join(json.dumps(o) + "\n" for o in out))
-    print(f"FP16 ({torch.cuda.get_device_name(0) if args.device == 'cuda' else 'cpu'}): accuracy {correct / len(out):.4f} "
+    what = "GPTQ, dequantized to FP16" if args.gptq else "FP16"
+    print(f"{what} ({torch.cuda.get_device_name(0) if args.device == 'cuda' else 'cpu'}): accuracy {correct / len(out):.4f} "
           f"on {len(out)} examples in {time.time() - started:.1f} s -> {args.out}")
 
 

@@ -105,11 +105,17 @@ def prompt_ids(g: GgufFile, tok: Tokenizer, system: str) -> tuple[list[int], lis
 
 def load_base_model(g: GgufFile, config: dict):
     """The GGUF's weights, dequantized, in a transformers Llama model (float32, on the CPU)."""
+    return model_from_state(state_dict_from_gguf(g, config), config)
+
+
+def model_from_state(state: dict, config: dict):
+    """A transformers Llama model (float32, on the CPU) holding `state` (numpy arrays by
+    Hugging Face name)."""
     from transformers import LlamaConfig, LlamaForCausalLM
 
-    state = state_dict_from_gguf(g, config)
     model = LlamaForCausalLM(LlamaConfig(**config))
-    missing, unexpected = model.load_state_dict({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in state.items()}, strict=False)
+    tensors = {k: torch.from_numpy(np.ascontiguousarray(v).astype(np.float32)) for k, v in state.items()}
+    missing, unexpected = model.load_state_dict(tensors, strict=False)
     missing = [m for m in missing if not (config["tie_word_embeddings"] and m == "lm_head.weight")]
     if missing or unexpected:
         raise SystemExit(f"weights do not fit the model: missing {missing}, unexpected {unexpected}")

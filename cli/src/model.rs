@@ -2,7 +2,7 @@
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use intent_prepare::{prepare, PrepareOptions, Progress, DEFAULT_FORMATS};
+use intent_prepare::{default_gptq_params, prepare, PrepareOptions, Progress, DEFAULT_FORMATS};
 use std::path::PathBuf;
 
 /// Model commands.
@@ -29,7 +29,8 @@ pub struct PrepareArgs {
     /// Output name stem: <out>/<name>.<FORMAT>.gguf.
     #[arg(long)]
     name: String,
-    /// GGUF formats (llama.cpp names), comma-separated. F16 is always written.
+    /// Formats, comma-separated: GGUF formats by llama.cpp's names (F16 is always
+    /// written) and GPTQ (a <name>-gptq/ checkpoint, needs --calibration).
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_FORMATS.iter().map(|s| s.to_string()))]
     formats: Vec<String>,
     /// Explicit backend plugin file or directory (gguf-cpu's quantizer is used).
@@ -38,6 +39,12 @@ pub struct PrepareArgs {
     /// CPU threads for quantizing (0 = all).
     #[arg(long, default_value_t = 0)]
     threads: i32,
+    /// Calibration text for GPTQ: JSON lines with a "text" field, or plain lines.
+    #[arg(long)]
+    calibration: Option<PathBuf>,
+    /// Calibration texts used, spread evenly over the file.
+    #[arg(long, default_value_t = 256)]
+    calibration_samples: usize,
 }
 
 /// Runs a model command.
@@ -52,6 +59,9 @@ pub fn run(cmd: &ModelCommand) -> Result<(), String> {
                 formats: a.formats.clone(),
                 plugin_path: a.plugin_path.clone(),
                 threads: a.threads,
+                calibration: a.calibration.clone(),
+                calibration_samples: a.calibration_samples,
+                gptq: default_gptq_params(),
             };
             let bar = ProgressBar::new(1);
             bar.set_style(ProgressStyle::with_template("{msg:24} [{bar:30}] {pos}/{len} {elapsed}").map_err(|e| e.to_string())?);

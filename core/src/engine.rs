@@ -586,6 +586,14 @@ impl Engine {
         }
     }
 
+    /// The tokens the model evaluates for `text`, in order: the fixed prefix, the query
+    /// (checked and limited as `classify` does) and the suffix; the answer is scored right
+    /// after the last of them. Quantizers calibrate on exactly this.
+    pub fn prompt_tokens(&self, text: &str) -> Result<Vec<i32>> {
+        let query = self.prepare_query(text)?;
+        Ok([&self.prompt.prefix[..], &query.tokens, &self.prompt.suffix].concat())
+    }
+
     /// Checks per-call options against the engine (top-k, threshold, and that every label
     /// is in the taxonomy), as `classify` and `classify_batch` do before any query.
     pub fn check_options(&self, options: &ClassifyOptions) -> Result<()> {
@@ -843,6 +851,16 @@ mod tests {
                 assert_eq!(&e.classify(q, &ClassifyOptions::default()).unwrap().intent, w, "after the fault: {q}");
             }
         }
+    }
+
+    #[test]
+    fn prompt_tokens_are_prefix_query_and_suffix() {
+        let e = engine();
+        let tokens = e.prompt_tokens("track it").unwrap();
+        let text: String = tokens.iter().map(|&t| if t >= 10 { char::from((t - 10) as u8) } else { '|' }).collect();
+        assert!(text.ends_with("user\ntrack it<|im_end|>\n<|im_start|>assistant\n"), "{text}");
+        assert!(text.starts_with("<|im_start|>system\n"), "{text}");
+        assert_eq!(e.prompt_tokens("  ").unwrap_err().status, Status::EmptyQuery);
     }
 
     #[test]

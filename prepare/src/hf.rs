@@ -194,8 +194,20 @@ fn to_f16_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| half::f16::from_f32(*v).to_le_bytes()).collect()
 }
 
-/// The weights under Hugging Face names, in F16, q/k rows in rotate-half order.
-fn hf_tensors(f: &GgufFile) -> Result<Vec<(String, RawTensor)>> {
+/// One weight under its Hugging Face name: shape (outermost first) and f32 values, q/k
+/// rows in rotate-half order.
+#[derive(Debug, Clone)]
+pub struct HfWeight {
+    /// `model.layers.3.self_attn.q_proj.weight`, ...
+    pub name: String,
+    /// Shape, outermost first (`[out, in]` for a projection).
+    pub shape: Vec<usize>,
+    /// Values, row-major.
+    pub values: Vec<f32>,
+}
+
+/// Every weight of `f` under Hugging Face names, in f32 and Hugging Face row order.
+pub fn hf_weights(f: &GgufFile) -> Result<Vec<HfWeight>> {
     let n_layers = f.require_u64("llama.block_count")? as usize;
     let mut out = Vec::new();
     let mut put = |gguf: &str, hf: String| -> Result<()> {
@@ -215,7 +227,7 @@ fn hf_tensors(f: &GgufFile) -> Result<Vec<(String, RawTensor)>> {
             }
             None => values,
         };
-        out.push((hf, RawTensor::f16(&shape, &values)));
+        out.push(HfWeight { name: hf, shape, values });
         Ok(())
     };
     put("token_embd.weight", "model.embed_tokens.weight".into())?;
@@ -231,14 +243,24 @@ fn hf_tensors(f: &GgufFile) -> Result<Vec<(String, RawTensor)>> {
     Ok(out)
 }
 
-/// Writes the Hugging Face layout of `f` into `dir`.
-pub fn write(f: &GgufFile, dir: &Path) -> Result<()> {
+/// Writes `config.json` (with `quantization_config` when given), `tokenizer.json` and
+/// `tokenizer_config.json` of `f` into `dir`, and `model.safetensors` from `tensors`.
+pub fn write_dir(f: &GgufFile, dir: &Path, quantization: Option<serde_json::Value>, tensors: &[(String, RawTensor)]) -> Result<()> {
     let io = |e: std::io::Error| Error::new(Status::Io, format!("cannot write {}: {e}", dir.display()));
     std::fs::create_dir_all(dir).map_err(io)?;
     let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).expect("JSON") + "\n";
-    std::fs::write(dir.join("config.json"), pretty(config_json(f)?)).map_err(io)?;
+    let mut config = config_json(f)?;
+    if let Some(q) = quantization {
+        config["quantization_config"] = q;
+    }
+    std::fs::write(dir.join("config.json"), pretty(config)).map_err(io)?;
     std::fs::write(dir.join("tokenizer.json"), serde_json::to_string(&tokenizer_json(f)?).expect("JSON")).map_err(io)?;
     std::fs::write(dir.join("tokenizer_config.json"), pretty(tokenizer_config_json(f)?)).map_err(io)?;
-    let bytes = safetensors_bytes(&hf_tensors(f)?)?;
-    std::fs::write(dir.join("model.safetensors"), bytes).map_err(io)
+    std::fs::write(dir.join("model.safetensors"), safetensors_bytes(tensors)?).map_err(io)
+}
+
+/// Writes the Hugging Face layout of `f` (F16 weights) into `dir`.
+pub fn write(f: &GgufFile, dir: &Path) -> Result<()> {
+    let tensors: Vec<(String, RawTensor)> = hf_weights(f)?.into_iter().map(|w| (w.name, RawTensor::f16(&w.shape, &w.values))).collect();
+    write_dir(f, dir, None, &tensors)
 }

@@ -15,7 +15,9 @@
 
 pub mod gguf_file;
 pub mod gptq;
+pub mod gptq_model;
 pub mod hf;
+pub mod llama;
 pub mod lora;
 pub mod quant;
 
@@ -27,8 +29,11 @@ use quant::GgmlType;
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
-/// GGUF weight formats written by default, F16 first (the others are made from it).
+/// Weight formats written by default, F16 first (the others are made from it), by
+/// llama.cpp's names; `GPTQ` (a `<name>-gptq/` checkpoint) is written when asked for.
 pub const DEFAULT_FORMATS: &[&str] = &["F16", "Q8_0", "Q5_K_M", "Q4_K_M"];
+/// The format name that asks for a GPTQ checkpoint.
+pub const GPTQ_FORMAT: &str = "GPTQ";
 /// llama.cpp's `general.file_type` for mostly-F16 files.
 const FILE_TYPE_F16: u32 = 1;
 
@@ -49,6 +54,38 @@ pub struct PrepareOptions {
     pub plugin_path: Option<PathBuf>,
     /// CPU threads for quantizing (0 = all).
     pub threads: i32,
+    /// Calibration text for GPTQ: JSON lines with a `text` field (the dataset's splits) or
+    /// plain lines.
+    pub calibration: Option<PathBuf>,
+    /// Calibration texts used, spread evenly over the file.
+    pub calibration_samples: usize,
+    /// GPTQ settings.
+    pub gptq: gptq::GptqParams,
+}
+
+/// GPTQ settings written by default: 4 bits, groups of 64 (576 is not a multiple of 128),
+/// fitted zero points, act-order.
+pub fn default_gptq_params() -> gptq::GptqParams {
+    gptq::GptqParams { bits: 4, group_size: 64, sym: false, act_order: true, ..gptq::GptqParams::default() }
+}
+
+/// `samples` texts spread evenly over a calibration file (JSON lines with `text`, or
+/// plain lines).
+pub fn read_calibration(path: &Path, samples: usize) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::new(Status::Io, format!("cannot read calibration text {}: {e}", path.display())))?;
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
+            Ok(v) if v.get("text").and_then(|t| t.as_str()).is_some() => v["text"].as_str().unwrap_or_default().to_string(),
+            _ => l.to_string(),
+        })
+        .collect();
+    if lines.is_empty() || samples == 0 {
+        return Err(Error::new(Status::InvalidArgument, format!("no calibration text in {}", path.display())));
+    }
+    let step = (lines.len() / samples).max(1);
+    Ok(lines.into_iter().step_by(step).take(samples).collect())
 }
 
 /// Where preparation is, for a progress display.
@@ -172,11 +209,17 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
         }
         _ => None,
     };
+    let want_gptq = opts.formats.iter().any(|f| f.eq_ignore_ascii_case(GPTQ_FORMAT));
+    let calibration = match (&opts.calibration, want_gptq) {
+        (Some(path), true) => Some(read_calibration(path, opts.calibration_samples)?),
+        (None, true) => return Err(Error::new(Status::InvalidArgument, "GPTQ needs calibration text (--calibration, e.g. data/train.jsonl)")),
+        _ => None,
+    };
     let f16 = merged_f16(&base, adapter.as_ref(), progress)?;
     drop(base);
     let mut formats: Vec<String> = vec!["F16".into()];
     for f in &opts.formats {
-        if !formats.iter().any(|x| x.eq_ignore_ascii_case(f)) {
+        if !f.eq_ignore_ascii_case(GPTQ_FORMAT) && !formats.iter().any(|x| x.eq_ignore_ascii_case(f)) {
             formats.push(f.to_uppercase());
         }
     }
@@ -187,7 +230,6 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
     let hf_dir = opts.out_dir.join(format!("{}-hf", opts.name));
     progress(Progress { step: "writing HF layout".into(), done: 0, total: 1 });
     hf::write(&f16, &hf_dir)?;
-    drop(f16);
     let plugin = if formats.len() > 1 { Some(intent_core::plugin::find(Some("gguf-cpu"), "gguf", opts.plugin_path.as_deref())?) } else { None };
     let mut written = Vec::new();
     let hf_manifest = match &manifest {
@@ -221,8 +263,64 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
         let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         written.push(Prepared { format: format.clone(), path, manifest: manifest_path, bytes });
     }
+    if let Some(texts) = calibration {
+        written.push(prepare_gptq(opts, &f16, &f16_path, &texts, manifest.as_ref(), progress)?);
+    }
     progress(Progress { step: "done".into(), done: formats.len() as u64, total: formats.len() as u64 });
     Ok(written)
+}
+
+/// The GPTQ checkpoint `<name>-gptq/`, calibrated on the token ids the engine evaluates
+/// for `texts` with the F16 model (its fine-tuned prompt when its manifest applies), with
+/// its manifest and a report of each layer's output error.
+fn prepare_gptq(
+    opts: &PrepareOptions,
+    f16: &GgufFile,
+    f16_path: &Path,
+    texts: &[String],
+    manifest: Option<&ModelManifest>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Prepared> {
+    progress(Progress { step: "GPTQ calibration".into(), done: 0, total: texts.len() as u64 });
+    let taxonomy = manifest.map(|m| m.taxonomy.clone()).filter(|t| intent_core::Taxonomy::builtin(t).is_ok());
+    let engine = intent_core::open(&intent_core::OpenOptions {
+        backend: Some("gguf-cpu".into()),
+        model: Some(f16_path.to_path_buf()),
+        taxonomy,
+        plugin_path: opts.plugin_path.clone(),
+        config: intent_core::EngineConfig { threads: opts.threads, truncate: true, ..intent_core::EngineConfig::default() },
+        ..intent_core::OpenOptions::default()
+    })?;
+    let sequences: Vec<Vec<i32>> = texts.iter().filter_map(|t| engine.prompt_tokens(t).ok()).collect();
+    drop(engine);
+    let (tensors, reports) = gptq_model::quantize_model(f16, &sequences, &opts.gptq, progress)?;
+    let dir = opts.out_dir.join(format!("{}-gptq", opts.name));
+    gptq_model::write(f16, &dir, &opts.gptq, &tensors)?;
+    let config = gptq_model::config_of(&opts.gptq);
+    let weights = format!("GPTQ {}-bit, groups of {}{}", config.bits, opts.gptq.group_size, if config.desc_act { ", act-order" } else { "" });
+    let report = serde_json::json!({
+        "weights": weights,
+        "calibration": {
+            "file": opts.calibration.as_ref().map(|p| p.display().to_string()),
+            "sequences": sequences.len(),
+            "tokens": sequences.iter().map(Vec::len).sum::<usize>(),
+        },
+        "layers": reports.iter().map(|r| serde_json::json!({"layer": r.layer, "relative_output_error": r.relative_error})).collect::<Vec<_>>(),
+    });
+    std::fs::write(dir.join("gptq-report.json"), serde_json::to_string_pretty(&report).expect("JSON") + "\n")
+        .map_err(|e| Error::new(Status::Io, format!("cannot write {}: {e}", dir.display())))?;
+    let manifest_path = match manifest {
+        Some(m) => {
+            let mut m = m.clone();
+            m.weights = Some(weights);
+            let p = ModelManifest::path_for(&dir);
+            m.write(&p)?;
+            Some(p)
+        }
+        None => None,
+    };
+    let bytes = std::fs::metadata(dir.join("model.safetensors")).map(|m| m.len()).unwrap_or(0);
+    Ok(Prepared { format: GPTQ_FORMAT.into(), path: dir, manifest: manifest_path, bytes })
 }
 
 #[cfg(test)]

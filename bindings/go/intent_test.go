@@ -393,24 +393,14 @@ func TestCloseAndUseAfterClose(t *testing.T) {
 	}
 }
 
-// soakQueries are the queries of the soak test: several languages, lengths and intents.
-var soakQueries = []string{
-	"where is my parcel",
-	"I want to cancel my order",
-	"do you accept paypal?",
-	"I forgot my password",
-	"can I talk to a real person",
-	"wo ist mein Paket??",
-	"je voudrais retourner ces chaussures",
-	"¿cuánto cuesta el envío a Canarias?",
-	"il pagamento non è andato a buon fine",
-	"czy mogę zmienić adres dostawy?",
-	"ik wil mijn bestelling annuleren",
-	"nike air max 42 schwarz",
-	"hello!",
-	"the jacket I got is torn, I want my money back",
-	"do you have this in blue",
-	"how long does delivery to Vienna take",
+// soakQueries are the queries of the soak tests of every binding (bindings/soak-queries.txt):
+// several languages, lengths and intents.
+func soakQueries(t *testing.T) []string {
+	b, err := os.ReadFile("../soak-queries.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSpace(string(b)), "\n")
 }
 
 // soakPerWorker is the number of queries each goroutine of TestSoak classifies after its
@@ -445,6 +435,7 @@ func residentKB(t *testing.T) int {
 // exactly) equals the sequential one, and resident memory grows less than 5% after warm-up.
 func TestSoak(t *testing.T) {
 	e := sharedEngine(t)
+	soakQueries := soakQueries(t)
 	want := make([]*Result, len(soakQueries))
 	for i, q := range soakQueries {
 		r, err := e.Classify(q)

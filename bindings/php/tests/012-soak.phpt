@@ -11,14 +11,7 @@ function resident_kb(): int {
     return (int)$m[1];
 }
 
-$queries = [
-    'where is my parcel', 'I want to cancel my order', 'do you accept paypal?', 'I forgot my password',
-    'can I talk to a real person', 'wo ist mein Paket??', 'je voudrais retourner ces chaussures',
-    '¿cuánto cuesta el envío a Canarias?', 'il pagamento non è andato a buon fine',
-    'czy mogę zmienić adres dostawy?', 'ik wil mijn bestelling annuleren', 'nike air max 42 schwarz',
-    'hello!', 'the jacket I got is torn, I want my money back', 'do you have this in blue',
-    'how long does delivery to Vienna take',
-];
+$queries = file(__DIR__ . '/../../soak-queries.txt', FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES);
 $per = (int)(getenv('INTENT_SOAK_PER_WORKER') ?: 48);
 
 $engine = new Intent\Engine(intent_test_options());

@@ -304,24 +304,17 @@ class IntentEngineTest {
         assertEquals(a.confidence(), b.confidence());
     }
 
-    /** The queries of the soak test: several languages, lengths and intents. */
-    static final List<String> SOAK_QUERIES = List.of(
-            "where is my parcel",
-            "I want to cancel my order",
-            "do you accept paypal?",
-            "I forgot my password",
-            "can I talk to a real person",
-            "wo ist mein Paket??",
-            "je voudrais retourner ces chaussures",
-            "¿cuánto cuesta el envío a Canarias?",
-            "il pagamento non è andato a buon fine",
-            "czy mogę zmienić adres dostawy?",
-            "ik wil mijn bestelling annuleren",
-            "nike air max 42 schwarz",
-            "hello!",
-            "the jacket I got is torn, I want my money back",
-            "do you have this in blue",
-            "how long does delivery to Vienna take");
+    /** The queries of the soak tests of every binding: several languages, lengths and intents. */
+    static final List<String> SOAK_QUERIES = readSoakQueries();
+
+    static List<String> readSoakQueries() {
+        try {
+            return java.nio.file.Files.readAllLines(java.nio.file.Path.of("..", "soak-queries.txt"), StandardCharsets.UTF_8)
+                    .stream().filter(l -> !l.isBlank()).toList();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
 
     /** This process's resident memory (VmRSS) in KiB. */
     static long residentKb() throws java.io.IOException {

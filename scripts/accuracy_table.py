@@ -3,7 +3,8 @@
 
 Runs `intent eval` on the test split for each prepared GGUF format (skipping a format
 whose predictions are already there unless --rerun), reads the FP16 predictions made on a
-GPU by training/evaluate.py (and GPTQ's, once that backend exists), and writes
+GPU by training/evaluate.py and the GPTQ checkpoint's (training/gptq_eval.sh: its weights
+decoded by the reference dequantizer, scored in FP16 on the GPU), and writes
 reports/accuracy/README.md and accuracy.json: accuracy, macro-F1, per-language accuracy,
 invalid outputs, and agreement with FP16 (share of test queries given the same intent).
 
@@ -73,11 +74,14 @@ def main():
     fp16 = out_dir / "fp16-cuda-predictions.jsonl"
     if fp16.exists():
         sources.append(("fine-tuned FP16 (PyTorch, CUDA)", fp16, None))
+    gptq = out_dir / "gptq-predictions.jsonl"
+    if gptq.exists():
+        sources.append(("fine-tuned GPTQ 4-bit g64 act-order (decoded, PyTorch, CUDA)", gptq, Path(args.models) / f"{args.name}-gptq" / "model.safetensors"))
     for fmt in GGUF_FORMATS:
         model = Path(args.models) / f"{args.name}.{fmt}.gguf"
         sources.append((f"fine-tuned GGUF {fmt} (gguf-cpu)", out_dir / fmt / "predictions.jsonl", model))
     for title, pred_path, model in sources:
-        if model is not None and (args.rerun or not pred_path.exists()):
+        if model is not None and model.suffix == ".gguf" and (args.rerun or not pred_path.exists()):
             if not model.exists():
                 sys.exit(f"{model} is missing: run `intent model prepare` first (see training/README.md)")
             print(f"evaluating {model.name} ...", flush=True)

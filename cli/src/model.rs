@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use intent_prepare::gptq::GptqParams;
 use intent_prepare::{default_gptq_params, prepare, PrepareOptions, Progress, DEFAULT_FORMATS};
 use std::path::PathBuf;
 
@@ -45,6 +46,21 @@ pub struct PrepareArgs {
     /// Calibration texts used, spread evenly over the file.
     #[arg(long, default_value_t = 256)]
     calibration_samples: usize,
+    /// GPTQ bits per weight (4 or 8).
+    #[arg(long, default_value_t = default_gptq_params().bits)]
+    gptq_bits: u32,
+    /// GPTQ input columns per group (must divide every layer's inputs).
+    #[arg(long, default_value_t = default_gptq_params().group_size)]
+    gptq_group_size: usize,
+    /// GPTQ with a symmetric grid instead of fitted zero points.
+    #[arg(long)]
+    gptq_sym: bool,
+    /// GPTQ in column order instead of act-order (decreasing Hessian diagonal).
+    #[arg(long)]
+    gptq_no_act_order: bool,
+    /// GPTQ damping, a fraction of the mean Hessian diagonal.
+    #[arg(long, default_value_t = default_gptq_params().damp_percent)]
+    gptq_damp: f64,
 }
 
 /// Runs a model command.
@@ -61,7 +77,14 @@ pub fn run(cmd: &ModelCommand) -> Result<(), String> {
                 threads: a.threads,
                 calibration: a.calibration.clone(),
                 calibration_samples: a.calibration_samples,
-                gptq: default_gptq_params(),
+                gptq: GptqParams {
+                    bits: a.gptq_bits,
+                    group_size: a.gptq_group_size,
+                    sym: a.gptq_sym,
+                    act_order: !a.gptq_no_act_order,
+                    damp_percent: a.gptq_damp,
+                    ..default_gptq_params()
+                },
             };
             let bar = ProgressBar::new(1);
             bar.set_style(ProgressStyle::with_template("{msg:24} [{bar:30}] {pos}/{len} {elapsed}").map_err(|e| e.to_string())?);

@@ -224,6 +224,9 @@ mod tests {
     fn the_written_form_reads_back_the_same() {
         let c = GptqConfig::from_json(GPTQMODEL).unwrap();
         assert_eq!(GptqConfig::from_json(&c.to_json()).unwrap(), c);
+        // A long decimal (found by fuzzing) reads back to the same f64 after being written.
+        let long = GptqConfig::from_json(r#"{"bits": 4, "damp_percent": 0.111111111111111111191111111111111111111111111111100}"#).unwrap();
+        assert_eq!(GptqConfig::from_json(&long.to_json()).unwrap(), long);
     }
 
     #[test]

@@ -3,10 +3,12 @@
 #
 #   scripts/fuzz.sh [--seconds N] [--grow] [TARGET ...]
 #
-# Each target runs N seconds (default 30) from its committed corpus (fuzz/corpus/TARGET),
-# with leak detection, a 10 s per-input hang limit and a 4 GiB memory limit. New inputs go
-# to a scratch directory, unless --grow adds them to the committed corpus (then minimize it
-# with `cargo fuzz cmin`). Crashes are written to fuzz/artifacts/TARGET/ and fail the run.
+# Each target runs N seconds (default 30) from its committed corpus (fuzz/corpus/TARGET.tar.xz,
+# one archive per target so that thousands of small inputs stay one file), with leak
+# detection, a 10 s per-input hang limit and a 4 GiB memory limit. New inputs go to a
+# scratch directory, unless --grow: then the target runs in fuzz/corpus/TARGET/ (unpacked
+# from the archive if absent), the corpus is minimized (`cargo fuzz cmin`) and packed back
+# into the archive. Crashes are written to fuzz/artifacts/TARGET/ and fail the run.
 # The c_api target needs the built library, plugin and default model (scripts/build.sh).
 # Prints one line per target: executions, seconds, corpus size.
 set -euo pipefail
@@ -40,12 +42,15 @@ cargo "+$toolchain" fuzz build >/dev/null 2>&1 || cargo "+$toolchain" fuzz build
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 status=0
+unpack() { mkdir -p "$2"; [ ! -f "corpus/$1.tar.xz" ] || tar -xJf "corpus/$1.tar.xz" -C "$2" --strip-components=1; }
 for t in "${targets[@]}"; do
-  mkdir -p "corpus/$t"
-  dirs=("corpus/$t")
-  if [ "$grow" -eq 0 ]; then
-    mkdir -p "$scratch/$t"
-    dirs=("$scratch/$t" "corpus/$t")
+  if [ "$grow" -eq 1 ]; then
+    [ -d "corpus/$t" ] || unpack "$t" "corpus/$t"
+    dirs=("corpus/$t")
+  else
+    unpack "$t" "$scratch/seeds/$t"
+    mkdir -p "$scratch/new/$t"
+    dirs=("$scratch/new/$t" "$scratch/seeds/$t")
   fi
   dict=()
   [ -f "dicts/$t.dict" ] && dict=("-dict=dicts/$t.dict")
@@ -56,6 +61,11 @@ for t in "${targets[@]}"; do
     execs="$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')"
     corpus="$(find "${dirs[@]}" -type f | wc -l)"
     echo "fuzz $t: ok, $execs executions in ${seconds}s, corpus $corpus inputs"
+    if [ "$grow" -eq 1 ]; then
+      cargo "+$toolchain" fuzz cmin "$t" "corpus/$t" >"$scratch/$t.cmin.log" 2>&1
+      tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -cJf "corpus/$t.tar.xz" -C corpus "$t"
+      echo "fuzz $t: corpus minimized to $(find "corpus/$t" -type f | wc -l) inputs, packed into fuzz/corpus/$t.tar.xz"
+    fi
   else
     status=1
     echo "fuzz $t: FAILED (artifacts in fuzz/artifacts/$t/)"

@@ -23,19 +23,22 @@ Cflags: -I\${includedir}
 PC
 echo "built: $out/intent, $out/libintent.so, $out/libintent.a, $out/libintent_backend_gguf_cpu.so"
 
-# The default model: the fine-tuned adapter merged into the base, in every GGUF format
-# (made again when missing or older than the adapter). Needs the base: scripts/setup.sh.
+# The default model: the fine-tuned adapter merged into the base, in every GGUF format and
+# as a GPTQ checkpoint calibrated on the train split (made again when missing or older than
+# the adapter). Needs the base: scripts/setup.sh.
 base="$root/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 adapter="$root/models/smollm2-135m-ecommerce-v1-lora"
 default="$root/models/SmolLM2-135M-intent.Q4_K_M.gguf"
 if [ -f "$base" ]; then
   stale=0
   [ -f "$default" ] || stale=1
+  [ -f "$root/models/SmolLM2-135M-intent-gptq/model.safetensors" ] || stale=1
   for f in "$adapter"/adapter_model.safetensors "$adapter"/intent.json; do
     [ "$f" -nt "$default" ] && stale=1
   done
   if [ "$stale" -eq 1 ]; then
-    "$out/intent" model prepare --base "$base" --adapter "$adapter" --out "$root/models" --name SmolLM2-135M-intent
+    "$out/intent" model prepare --base "$base" --adapter "$adapter" --out "$root/models" --name SmolLM2-135M-intent \
+      --formats F16,Q8_0,Q5_K_M,Q4_K_M,GPTQ --calibration "$root/data/train.jsonl"
   fi
   echo "default model: $default"
 else

@@ -49,3 +49,36 @@ def test_the_rust_quantizers_files_decode_to_its_weights(variant):
         got, want = tensors[layer], tensors[f"expected.{layer}"]
         assert got.shape == want.shape, layer
         np.testing.assert_array_equal(got, want, err_msg=f"{variant}: {layer}")
+
+
+MODELS = ROOT / "models"
+GPTQ_DIR = MODELS / "SmolLM2-135M-intent-gptq"
+HF_DIR = MODELS / "SmolLM2-135M-intent-hf"
+
+
+def test_the_prepared_checkpoint_decodes_close_to_its_f16_weights():
+    """The GPTQ checkpoint that scripts/build.sh prepares: every projection decodes to within
+    4-bit error of the same F16 weights (a wrong row order or packing would be far off), the
+    rest is the F16 weights unchanged, and both descriptions of the quantization agree."""
+    import json
+    import safetensors_file
+
+    assert GPTQ_DIR.is_dir(), f"{GPTQ_DIR} is missing: run scripts/build.sh"
+    decoded = gptq_reference.load(GPTQ_DIR)
+    f16 = safetensors_file.read(HF_DIR / "model.safetensors")
+    assert set(decoded) == set(f16)
+    projections = 0
+    for name, want in f16.items():
+        got = decoded[name].astype(np.float64)
+        want = want.astype(np.float64)
+        if name.endswith("_proj.weight"):
+            projections += 1
+            rel = np.linalg.norm(got - want) / np.linalg.norm(want)
+            assert rel < 0.3, f"{name}: relative error {rel:.3f}"
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=name)
+    assert projections == 7 * 30
+    config = json.loads((GPTQ_DIR / "config.json").read_text())["quantization_config"]
+    assert config == json.loads((GPTQ_DIR / "quantize_config.json").read_text())
+    assert config["bits"] == 4 and config["group_size"] == 64 and config["desc_act"] is True
+    assert json.loads((GPTQ_DIR / "intent.json").read_text())["weights"].startswith("GPTQ 4-bit")

@@ -11,7 +11,7 @@ function resident_kb(): int {
     return (int)$m[1];
 }
 
-$queries = file(__DIR__ . '/../../soak-queries.txt', FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES);
+$queries = intent_test_soak_queries();
 $per = (int)(getenv('INTENT_SOAK_PER_WORKER') ?: 48);
 
 $engine = new Intent\Engine(intent_test_options());
@@ -38,16 +38,18 @@ check($heapGrowth <= 4096, 'the PHP heap does not grow', $heapGrowth);
 check($rssGrowth < 0.05, 'resident memory grows less than 5%', $rssGrowth);
 $engine->close();
 
-// Open and close engines: the second round costs what the first did.
+// Open and close engines: resident memory with an engine open stays where it was (a leaked
+// engine would add its model's size, about two thirds of the process, each round). Read
+// while open, since how much freed memory the allocator returns to the system varies.
 $rounds = [];
-foreach (range(1, 3) as $round) {
+foreach (range(1, 4) as $round) {
     $e = new Intent\Engine(intent_test_options());
     $e->classify('where is my parcel');
+    $rounds[] = resident_kb();
     $e->close();
     unset($e);
-    $rounds[] = resident_kb();
 }
-check(($rounds[2] - $rounds[1]) / $rounds[1] < 0.05, 'engines opened and closed leave nothing behind', $rounds);
+check(($rounds[3] - $rounds[1]) / $rounds[1] < 0.10, 'engines opened and closed leave nothing behind', $rounds);
 ?>
 --EXPECT--
 ok: every answer equals the first one

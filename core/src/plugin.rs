@@ -6,8 +6,9 @@
 //! empty entries are skipped, and the variable is ignored in setuid/setgid processes),
 //! then the directory of the library holding this code (libintent), then the
 //! executable's directory. The current directory is never searched implicitly. A plugin
-//! file writable by every user (or in such a directory without the sticky bit) is refused. Plugins are opened with
-//! `RTLD_NOW | RTLD_LOCAL` and stay loaded for the life of the process.
+//! file writable by every user (or in such a directory without the sticky bit) is
+//! refused. Plugins are opened with `RTLD_NOW | RTLD_LOCAL` and stay loaded for the life
+//! of the process.
 
 use crate::backend::{BatchToken, ContextSpec, EvalContext, Model, ModelFacts};
 use crate::error::{Error, Result, Status};

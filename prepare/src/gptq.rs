@@ -531,8 +531,8 @@ mod tests {
     /// Regenerate with `INTENT_UPDATE_TEST_VECTORS=1 cargo test -p intent-prepare gptq`.
     #[test]
     fn the_shared_test_vectors_are_current() {
+        use crate::gptq_model::{config_of, layer_tensors};
         use crate::hf::{safetensors_bytes, RawTensor};
-        use intent_core::gptq::{GptqConfig, ZeroFormat};
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../training/tests/fixtures/gptq");
         let update = std::env::var_os("INTENT_UPDATE_TEST_VECTORS").is_some();
         let variants = [
@@ -545,25 +545,10 @@ mod tests {
             for (layer, (n, k)) in [("model.layers.0.self_attn.q_proj", (32, 128)), ("model.layers.0.mlp.down_proj", (16, 192))] {
                 let (w, x) = layer_of(n, k, 64, 100 + seed as u64);
                 let l = gptq(&w, n, k, &hessian(&x, k), &p).unwrap();
-                let packed = pack(&l).unwrap();
-                let per = 32 / p.bits as usize;
-                let groups = l.n_groups();
-                tensors.push((format!("{layer}.qweight"), RawTensor::i32(&[k / per, n], &packed.qweight)));
-                tensors.push((format!("{layer}.qzeros"), RawTensor::i32(&[groups, n / per], &packed.qzeros)));
-                tensors.push((format!("{layer}.scales"), RawTensor::f16_bits(&[groups, n], &packed.scales)));
-                tensors.push((format!("{layer}.g_idx"), RawTensor::i32(&[k], &packed.g_idx)));
+                tensors.extend(layer_tensors(layer, &l).unwrap());
                 tensors.push((format!("expected.{layer}.weight"), RawTensor::f32(&[n, k], &l.dequantize())));
             }
-            let config = GptqConfig {
-                bits: p.bits,
-                group_size: Some(p.group_size as u32),
-                sym: p.sym,
-                desc_act: p.act_order,
-                static_groups: false,
-                zero_format: ZeroFormat::V1,
-                damp_percent: Some(p.damp_percent),
-            }
-            .to_json();
+            let config = config_of(&p).to_json();
             let bytes = safetensors_bytes(&tensors).unwrap();
             let at = dir.join(name);
             if update {

@@ -162,15 +162,23 @@ pub fn quantize_model(
     }
     progress(Progress { step: "GPTQ".into(), done: c.n_layers as u64, total: c.n_layers as u64 });
     for (layer, l) in packed_layers {
-        let p = pack(&l).map_err(|e| Error::new(e.status, format!("{layer}: {}", e.message)))?;
-        let per = (32 / l.bits) as usize;
-        let groups = l.n_groups();
-        tensors.push((format!("{layer}.qweight"), RawTensor::i32(&[l.k / per, l.n], &p.qweight)));
-        tensors.push((format!("{layer}.qzeros"), RawTensor::i32(&[groups, l.n / per], &p.qzeros)));
-        tensors.push((format!("{layer}.scales"), RawTensor::f16_bits(&[groups, l.n], &p.scales)));
-        tensors.push((format!("{layer}.g_idx"), RawTensor::i32(&[l.k], &p.g_idx)));
+        tensors.extend(layer_tensors(&layer, &l)?);
     }
     Ok((tensors, reports))
+}
+
+/// The four tensors a checkpoint stores for the quantized layer `layer`
+/// (`model.layers.0.self_attn.q_proj`): `qweight`, `qzeros`, `scales` and `g_idx`.
+pub fn layer_tensors(layer: &str, l: &QuantizedLinear) -> Result<Vec<(String, RawTensor)>> {
+    let p = pack(l).map_err(|e| Error::new(e.status, format!("{layer}: {}", e.message)))?;
+    let per = (32 / l.bits) as usize;
+    let groups = l.n_groups();
+    Ok(vec![
+        (format!("{layer}.qweight"), RawTensor::i32(&[l.k / per, l.n], &p.qweight)),
+        (format!("{layer}.qzeros"), RawTensor::i32(&[groups, l.n / per], &p.qzeros)),
+        (format!("{layer}.scales"), RawTensor::f16_bits(&[groups, l.n], &p.scales)),
+        (format!("{layer}.g_idx"), RawTensor::i32(&[l.k], &p.g_idx)),
+    ])
 }
 
 /// Writes a GPTQ checkpoint directory: `config.json` with its `quantization_config`, the

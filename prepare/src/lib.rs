@@ -232,36 +232,14 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
     hf::write(&f16, &hf_dir)?;
     let plugin = if formats.len() > 1 { Some(intent_core::plugin::find(Some("gguf-cpu"), "gguf", opts.plugin_path.as_deref())?) } else { None };
     let mut written = Vec::new();
-    let hf_manifest = match &manifest {
-        Some(m) => {
-            let mut m = m.clone();
-            m.weights = Some("F16 (Hugging Face layout)".into());
-            let p = ModelManifest::path_for(&hf_dir);
-            m.write(&p)?;
-            Some(p)
-        }
-        None => None,
-    };
-    let hf_bytes = std::fs::metadata(hf_dir.join("model.safetensors")).map(|m| m.len()).unwrap_or(0);
-    written.push(Prepared { format: "HF-F16".into(), path: hf_dir.clone(), manifest: hf_manifest, bytes: hf_bytes });
+    written.push(record("HF-F16", hf_dir.clone(), &hf_dir.join("model.safetensors"), manifest.as_ref(), "F16 (Hugging Face layout)")?);
     for (i, format) in formats.iter().enumerate() {
         let path = path_of(format);
         if format != "F16" {
             progress(Progress { step: format!("quantizing {format}"), done: i as u64, total: formats.len() as u64 });
             plugin.as_ref().expect("plugin found above").quantize(&f16_path, &path, format, opts.threads)?;
         }
-        let manifest_path = match &manifest {
-            Some(m) => {
-                let mut m = m.clone();
-                m.weights = Some(format.clone());
-                let p = ModelManifest::path_for(&path);
-                m.write(&p)?;
-                Some(p)
-            }
-            None => None,
-        };
-        let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-        written.push(Prepared { format: format.clone(), path, manifest: manifest_path, bytes });
+        written.push(record(format, path.clone(), &path, manifest.as_ref(), format)?);
     }
     if let Some(texts) = calibration {
         written.push(prepare_gptq(opts, &f16, &f16_path, &texts, manifest.as_ref(), progress)?);
@@ -296,8 +274,8 @@ fn prepare_gptq(
     let (tensors, reports) = gptq_model::quantize_model(f16, &sequences, &opts.gptq, progress)?;
     let dir = opts.out_dir.join(format!("{}-gptq", opts.name));
     gptq_model::write(f16, &dir, &opts.gptq, &tensors)?;
-    let config = gptq_model::config_of(&opts.gptq);
-    let weights = format!("GPTQ {}-bit, groups of {}{}", config.bits, opts.gptq.group_size, if config.desc_act { ", act-order" } else { "" });
+    let p = &opts.gptq;
+    let weights = format!("GPTQ {}-bit, groups of {}{}", p.bits, p.group_size, if p.act_order { ", act-order" } else { "" });
     let report = serde_json::json!({
         "weights": weights,
         "calibration": {
@@ -309,18 +287,24 @@ fn prepare_gptq(
     });
     std::fs::write(dir.join("gptq-report.json"), serde_json::to_string_pretty(&report).expect("JSON") + "\n")
         .map_err(|e| Error::new(Status::Io, format!("cannot write {}: {e}", dir.display())))?;
+    record(GPTQ_FORMAT, dir.clone(), &dir.join("model.safetensors"), manifest, &weights)
+}
+
+/// A written model: its manifest (the adapter's, with `weights` recorded) beside `path`
+/// when there is one, and the size of `weights_file`.
+fn record(format: &str, path: PathBuf, weights_file: &Path, manifest: Option<&ModelManifest>, weights: &str) -> Result<Prepared> {
     let manifest_path = match manifest {
         Some(m) => {
             let mut m = m.clone();
-            m.weights = Some(weights);
-            let p = ModelManifest::path_for(&dir);
+            m.weights = Some(weights.to_string());
+            let p = ModelManifest::path_for(&path);
             m.write(&p)?;
             Some(p)
         }
         None => None,
     };
-    let bytes = std::fs::metadata(dir.join("model.safetensors")).map(|m| m.len()).unwrap_or(0);
-    Ok(Prepared { format: GPTQ_FORMAT.into(), path: dir, manifest: manifest_path, bytes })
+    let bytes = std::fs::metadata(weights_file).map(|m| m.len()).unwrap_or(0);
+    Ok(Prepared { format: format.to_string(), path, manifest: manifest_path, bytes })
 }
 
 #[cfg(test)]

@@ -38,18 +38,20 @@ check($heapGrowth <= 4096, 'the PHP heap does not grow', $heapGrowth);
 check($rssGrowth < 0.05, 'resident memory grows less than 5%', $rssGrowth);
 $engine->close();
 
-// Open and close engines: resident memory with an engine open stays where it was (a leaked
-// engine would add its model's size, about two thirds of the process, each round). Read
-// while open, since how much freed memory the allocator returns to the system varies.
+// Open and close engines: resident memory with an engine open stays near where it was. A
+// leaked engine would keep its model, about two thirds of the process, so six leaked rounds
+// would more than triple it; the allocator may keep a few tens of MiB of freed memory once
+// (seen: +14% from the second to the third round, then flat), so the limit is half of it.
+// Read while open, since how much freed memory the allocator returns to the system varies.
 $rounds = [];
-foreach (range(1, 4) as $round) {
+foreach (range(1, 8) as $round) {
     $e = new Intent\Engine(intent_test_options());
     $e->classify('where is my parcel');
     $rounds[] = resident_kb();
     $e->close();
     unset($e);
 }
-check(($rounds[3] - $rounds[1]) / $rounds[1] < 0.10, 'engines opened and closed leave nothing behind', $rounds);
+check(($rounds[7] - $rounds[1]) / $rounds[1] < 0.50, 'engines opened and closed leave nothing behind', $rounds);
 ?>
 --EXPECT--
 ok: every answer equals the first one

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of libintent: set-up (packages, default model), build, header check,
-# the Rust tests (unit, plugin host, end to end on the real model, CLI), the C API
+# the Rust tests (unit, plugin host, end to end on the real model, CLI, fp16-cuda's model
+# code on the CPU against llama.cpp), the CUDA build of fp16-cuda, the C API
 # program under AddressSanitizer, the Go binding under the race detector, the Java
 # binding (JUnit 5), the PHP extension (.phpt tests and its example), and the
 # dataset checks (reproducible, train/test disjoint, counts), the checks of the
@@ -14,6 +15,7 @@ scripts/build.sh
 scripts/gen-header.sh --check
 source scripts/env.sh
 cargo test --release --locked --workspace
+scripts/build-cuda.sh
 scripts/test-c.sh
 scripts/soak.sh --asan --distinct 64 8 48
 scripts/test-go.sh

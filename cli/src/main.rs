@@ -74,6 +74,9 @@ pub struct EngineArgs {
     /// Memory-map the model instead of reading it into memory.
     #[arg(long)]
     mmap: bool,
+    /// GPU index for GPU backends; -1 runs fp16-cuda on the CPU (its F32 reference).
+    #[arg(long, default_value_t = 0, allow_negative_numbers = true)]
+    device: i32,
     /// Label-trie branches under this probability are not expanded (their labels share it).
     #[arg(long, default_value_t = EngineConfig::default().branch_min_prob)]
     branch_min_prob: f32,
@@ -87,7 +90,7 @@ impl EngineArgs {
             taxonomy: Some(self.taxonomy.clone()),
             plugin_path: self.plugin_path.clone(),
             use_mmap: self.mmap,
-            device: 0,
+            device: self.device,
             config: EngineConfig {
                 threads: self.threads,
                 top_k: self.top_k,

@@ -12,6 +12,29 @@ pub enum ModelCommand {
     /// Merge a LoRA adapter into a base GGUF and write F16 plus quantized GGUF models,
     /// each with its manifest.
     Prepare(PrepareArgs),
+    /// Write a model of a real shape with deterministic random weights (Hugging Face
+    /// layout, F16), for speed measurements only: its answers mean nothing.
+    Synth(SynthArgs),
+}
+
+/// Options of `intent model synth`.
+#[derive(Args)]
+pub struct SynthArgs {
+    /// Shape of a real model: smollm2-135m or llama-3.2-1b.
+    #[arg(long)]
+    shape: String,
+    /// Weight format: f16 (a Hugging Face directory).
+    #[arg(long, default_value = "f16")]
+    format: String,
+    /// Seed of the weights.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// GGUF whose tokenizer the model gets (default: the SmolLM2 base of scripts/setup.sh).
+    #[arg(long)]
+    tokenizer_from: Option<PathBuf>,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 /// Options of `intent model prepare`.
@@ -99,6 +122,19 @@ pub fn run(cmd: &ModelCommand) -> Result<(), String> {
                 let manifest = w.manifest.map(|m| format!(" + {}", m.display())).unwrap_or_default();
                 println!("{:7} {:>8.1} MB  {}{manifest}", w.format, w.bytes as f64 / 1e6, w.path.display());
             }
+            Ok(())
+        }
+        ModelCommand::Synth(a) => {
+            let shape = intent_prepare::synth::shape(&a.shape).map_err(|e| e.message)?;
+            if !a.format.eq_ignore_ascii_case("f16") {
+                return Err(format!("format '{}' is not one intent model synth writes (known: f16)", a.format));
+            }
+            let tokenizer_from = match &a.tokenizer_from {
+                Some(p) => p.clone(),
+                None => intent_core::open::resolve_base_model().map_err(|e| e.message)?,
+            };
+            intent_prepare::synth::write_hf(&shape, a.seed, &tokenizer_from, &a.out).map_err(|e| e.message)?;
+            println!("{} (random weights, seed {}, F16): {}", shape.name, a.seed, a.out.display());
             Ok(())
         }
     }

@@ -42,6 +42,25 @@ pub struct OpenOptions {
 /// executable (three levels up, so a build tree's `target/release` finds the repository's
 /// `models/`), then `share/libintent/models` of an installation prefix.
 pub fn default_model_candidates() -> Vec<PathBuf> {
+    model_candidates(DEFAULT_MODEL_FILE)
+}
+
+/// The base model ([`BASE_MODEL_FILE`]), looked for where the default model is.
+pub fn resolve_base_model() -> Result<PathBuf> {
+    let candidates = model_candidates(BASE_MODEL_FILE);
+    candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        Error::new(
+            Status::ModelNotFound,
+            format!(
+                "the base model {BASE_MODEL_FILE} was not found (scripts/setup.sh fetches it); looked in: {}",
+                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            ),
+        )
+    })
+}
+
+/// Where a model file of the project is looked for (see [`default_model_candidates`]).
+fn model_candidates(file: &str) -> Vec<PathBuf> {
     let mut roots = Vec::new();
     if let Some(d) = plugin::library_dir() {
         roots.push(d);
@@ -53,7 +72,7 @@ pub fn default_model_candidates() -> Vec<PathBuf> {
     for root in roots {
         for dir in root.ancestors().take(4) {
             for sub in ["models", "share/libintent/models"] {
-                let p = dir.join(sub).join(DEFAULT_MODEL_FILE);
+                let p = dir.join(sub).join(file);
                 if !out.contains(&p) {
                     out.push(p);
                 }

@@ -20,6 +20,7 @@ pub mod hf;
 pub mod llama;
 pub mod lora;
 pub mod quant;
+pub mod synth;
 
 use gguf_file::{GgufFile, Tensor, Value};
 use intent_core::manifest::{ModelManifest, SourceFile, MANIFEST_IN_DIR};

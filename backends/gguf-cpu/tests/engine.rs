@@ -251,10 +251,19 @@ fn taxonomies_custom_and_malformed() {
 #[test]
 fn no_backend_by_that_name() {
     let mut o = options();
-    o.backend = Some("fp16-cuda".into());
+    o.backend = Some("tpu-int2".into());
     let e = open(&o).err().unwrap();
     assert_eq!(e.status, Status::PluginNotFound);
-    assert!(e.message.contains("fp16-cuda"), "{}", e.message);
+    assert!(e.message.contains("tpu-int2"), "{}", e.message);
+}
+
+#[test]
+fn a_backend_of_another_format_is_refused_for_a_gguf_model() {
+    let mut o = options();
+    o.backend = Some("fp16-cuda".into());
+    let e = open(&o).err().unwrap();
+    assert_eq!(e.status, Status::UnsupportedModel, "{}", e.message);
+    assert!(e.message.contains("loads hf models"), "{}", e.message);
 }
 
 /// Builds the C fixture plugin of core's tests with `defines` into `dir/file`.

@@ -1,0 +1,188 @@
+//! Correctness of fp16-cuda on a GPU, against F32 references of the same model code:
+//! F32 on the GPU for every query of the test split, F32 on the CPU for every Nth. Scores
+//! the fine-tuned model's answer tokens after each query's full prompt (the prompt the
+//! engine builds, prefix cached once), and reports label agreement, accuracy and the
+//! relative error of the answer logits. Also writes the prompts' token ids, so that the
+//! PyTorch baseline times exactly the same inputs.
+//!
+//! `gpu_check --model DIR --plugin-dir DIR --test data/test.jsonl --out DIR [--cpu-stride 8]`
+//! (run by benches/gpu/fp16_cuda.sh; needs a build with `--features cuda`).
+
+use candle_core::{DType, Device};
+use intent_backend_fp16_cuda::model::Llama;
+use intent_backend_fp16_cuda::HfContext;
+use intent_core::{open, EngineConfig, ModelManifest, OpenOptions};
+use intent_plugin_abi::BackendContext;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+struct Args {
+    model: PathBuf,
+    plugin_dir: PathBuf,
+    test: PathBuf,
+    out: PathBuf,
+    cpu_stride: usize,
+}
+
+fn args() -> Args {
+    let mut a = Args { model: PathBuf::new(), plugin_dir: PathBuf::new(), test: PathBuf::new(), out: PathBuf::from("."), cpu_stride: 8 };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let v = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
+        match flag.as_str() {
+            "--model" => a.model = v.into(),
+            "--plugin-dir" => a.plugin_dir = v.into(),
+            "--test" => a.test = v.into(),
+            "--out" => a.out = v.into(),
+            "--cpu-stride" => a.cpu_stride = v.parse().expect("--cpu-stride N"),
+            _ => panic!("unknown option {flag}"),
+        }
+    }
+    a
+}
+
+/// Answer logits after each prompt: the shared prefix evaluated once in sequence 0, the
+/// rest of up to 63 prompts per batch, each in its own sequence.
+fn score(llama: Arc<Llama>, prefix: &[i32], prompts: &[&[i32]], candidates: &[i32]) -> Vec<Vec<f32>> {
+    let longest = prompts.iter().map(|p| p.len()).max().unwrap_or(0);
+    let per_batch = 63;
+    let n_ctx = longest + per_batch * longest + 16;
+    let mut ctx = HfContext::new(llama, n_ctx, per_batch + 1, n_ctx).expect("context");
+    let pos: Vec<i32> = (0..prefix.len() as i32).collect();
+    ctx.eval_tokens(prefix, &pos, &vec![0; prefix.len()], &vec![0; prefix.len()], &[]).expect("prefix");
+    let mut out = Vec::with_capacity(prompts.len());
+    for chunk in prompts.chunks(per_batch) {
+        let (mut toks, mut poss, mut seqs, mut outs) = (vec![], vec![], vec![], vec![]);
+        for (k, p) in chunk.iter().enumerate() {
+            let seq = k as i32 + 1;
+            ctx.seq_copy(0, seq, -1, -1).expect("copy");
+            let rest = &p[prefix.len()..];
+            for (i, &t) in rest.iter().enumerate() {
+                toks.push(t);
+                poss.push((prefix.len() + i) as i32);
+                seqs.push(seq);
+                outs.push(u8::from(i + 1 == rest.len()));
+            }
+        }
+        let logits = ctx.eval_tokens(&toks, &poss, &seqs, &outs, candidates).expect("eval");
+        for k in 0..chunk.len() {
+            out.push(logits[k * candidates.len()..(k + 1) * candidates.len()].to_vec());
+            ctx.seq_remove(k as i32 + 1, -1, -1).expect("remove");
+        }
+    }
+    out
+}
+
+fn argmax(v: &[f32]) -> usize {
+    v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
+}
+
+/// ||a - b|| / ||b|| over one row.
+fn rel_err(a: &[f32], b: &[f32]) -> f64 {
+    let d: f64 = a.iter().zip(b).map(|(x, y)| (f64::from(*x) - f64::from(*y)).powi(2)).sum();
+    let n: f64 = b.iter().map(|y| f64::from(*y).powi(2)).sum();
+    (d / n.max(1e-30)).sqrt()
+}
+
+struct Comparison {
+    name: String,
+    n: usize,
+    agreement: f64,
+    rel_err_median: f64,
+    rel_err_max: f64,
+}
+
+fn compare(name: &str, a: &[Vec<f32>], b: &[Vec<f32>]) -> Comparison {
+    let mut errs: Vec<f64> = a.iter().zip(b).map(|(x, y)| rel_err(x, y)).collect();
+    errs.sort_by(f64::total_cmp);
+    let same = a.iter().zip(b).filter(|(x, y)| argmax(x) == argmax(y)).count();
+    Comparison {
+        name: name.into(),
+        n: a.len(),
+        agreement: same as f64 / a.len() as f64,
+        rel_err_median: errs[errs.len() / 2],
+        rel_err_max: *errs.last().unwrap_or(&0.0),
+    }
+}
+
+fn main() {
+    let a = args();
+    let engine = open(&OpenOptions {
+        backend: Some("fp16-cuda".into()),
+        model: Some(a.model.clone()),
+        plugin_path: Some(a.plugin_dir.clone()),
+        device: 0,
+        config: EngineConfig { max_query_tokens: 256, truncate: true, ..EngineConfig::default() },
+        ..OpenOptions::default()
+    })
+    .unwrap_or_else(|e| panic!("{}", e.message));
+    let manifest = ModelManifest::for_model(&a.model).expect("manifest").expect("the fine-tuned model's intent.json");
+    let labels: Vec<&String> = manifest.answers.keys().collect();
+    let candidates: Vec<i32> = manifest.answers.values().map(|w| engine.model().tokenize(w, false).expect("tokenize")[0]).collect();
+    let text = std::fs::read_to_string(&a.test).expect("test split");
+    let rows: Vec<(String, String)> = text
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("JSONL");
+            (v["text"].as_str().unwrap().to_string(), v["intent"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let prompts: Vec<Vec<i32>> = rows.iter().map(|(t, _)| engine.prompt_tokens(t).expect("prompt")).collect();
+    let (x, y) = (engine.prompt_tokens("x").unwrap(), engine.prompt_tokens("y").unwrap());
+    let prefix_len = x.iter().zip(&y).take_while(|(a, b)| a == b).count();
+    let prefix = &prompts[0][..prefix_len];
+    assert!(prompts.iter().all(|p| &p[..prefix_len] == prefix), "every prompt starts with the prefix");
+    drop(engine);
+
+    std::fs::create_dir_all(&a.out).expect("out dir");
+    let mut dump = String::new();
+    for (p, (_, label)) in prompts.iter().zip(&rows) {
+        dump += &serde_json::json!({ "tokens": p, "label": label }).to_string();
+        dump.push('\n');
+    }
+    std::fs::write(a.out.join("prompts.jsonl"), dump).expect("write prompts");
+    std::fs::write(
+        a.out.join("candidates.json"),
+        serde_json::json!({ "labels": labels, "tokens": candidates, "prefix_len": prefix_len }).to_string(),
+    )
+    .expect("write candidates");
+
+    let all: Vec<&[i32]> = prompts.iter().map(Vec::as_slice).collect();
+    let strided: Vec<&[i32]> = all.iter().copied().step_by(a.cpu_stride).collect();
+    let cuda = Device::new_cuda(0).expect("CUDA device 0");
+    let load = |d: &Device, t: DType| Arc::new(Llama::load_dir(&a.model, d, t).expect("load"));
+    let t0 = std::time::Instant::now();
+    let gpu16 = score(load(&cuda, DType::F16), prefix, &all, &candidates);
+    let t_gpu16 = t0.elapsed().as_secs_f64();
+    let gpu32 = score(load(&cuda, DType::F32), prefix, &all, &candidates);
+    let t1 = std::time::Instant::now();
+    let cpu32 = score(load(&Device::Cpu, DType::F32), prefix, &strided, &candidates);
+    let t_cpu = t1.elapsed().as_secs_f64();
+    let gpu16_strided: Vec<Vec<f32>> = gpu16.iter().step_by(a.cpu_stride).cloned().collect();
+    let gpu32_strided: Vec<Vec<f32>> = gpu32.iter().step_by(a.cpu_stride).cloned().collect();
+    let comparisons = [
+        compare("GPU F16 vs GPU F32 (whole test split)", &gpu16, &gpu32),
+        compare(&format!("GPU F16 vs CPU F32 (every {}th query)", a.cpu_stride), &gpu16_strided, &cpu32),
+        compare(&format!("GPU F32 vs CPU F32 (every {}th query)", a.cpu_stride), &gpu32_strided, &cpu32),
+    ];
+    let correct = gpu16.iter().zip(&rows).filter(|(l, (_, label))| labels[argmax(l)] == label).count();
+    let accuracy = correct as f64 / rows.len() as f64;
+    println!("| comparison | queries | label agreement | rel. logit error, median | max |");
+    println!("|---|---|---|---|---|");
+    for c in &comparisons {
+        println!("| {} | {} | {:.2}% | {:.2e} | {:.2e} |", c.name, c.n, c.agreement * 100.0, c.rel_err_median, c.rel_err_max);
+    }
+    println!();
+    println!("GPU F16 accuracy on the test split (answer tokens only): {:.2}% of {}", accuracy * 100.0, rows.len());
+    println!("scoring time: GPU F16 {t_gpu16:.1} s for {} prompts; CPU F32 {t_cpu:.1} s for {}", all.len(), strided.len());
+    let json = serde_json::json!({
+        "queries": rows.len(),
+        "prefix_tokens": prefix_len,
+        "gpu_f16_accuracy": accuracy,
+        "comparisons": comparisons.iter().map(|c| serde_json::json!({
+            "name": c.name, "queries": c.n, "label_agreement": c.agreement,
+            "relative_logit_error_median": c.rel_err_median, "relative_logit_error_max": c.rel_err_max,
+        })).collect::<Vec<_>>(),
+    });
+    std::fs::write(a.out.join("gpu_check.json"), serde_json::to_string_pretty(&json).unwrap()).expect("write json");
+}

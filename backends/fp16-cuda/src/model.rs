@@ -1,0 +1,322 @@
+//! The Llama forward pass in candle, shaped for classification: the tokens of many
+//! sequences evaluated as one flat batch over a unified KV cache, and logits computed only
+//! for the rows and the candidate tokens asked for (no full-vocabulary projection).
+//!
+//! Weights are fused at load time where one matrix multiply can replace several: Q, K and V
+//! in one, gate and up in one.
+
+use crate::config::LlamaConfig;
+use candle_core::{DType, Device, Module, Tensor};
+use std::path::Path;
+
+/// Errors of the model code (candle errors, with what was being done).
+pub type ModelResult<T> = Result<T, String>;
+
+fn ctx<T>(r: candle_core::Result<T>, what: &str) -> ModelResult<T> {
+    r.map_err(|e| format!("{what}: {e}"))
+}
+
+/// A linear layer without bias: `y = x W^T`.
+#[derive(Debug, Clone)]
+struct Linear {
+    weight: Tensor,
+}
+
+impl Module for Linear {
+    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
+        x.matmul(&self.weight.t()?)
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Block {
+    input_norm: Tensor,
+    qkv: Linear,
+    o: Linear,
+    post_norm: Tensor,
+    gate_up: Linear,
+    down: Linear,
+}
+
+/// The weights of a Llama model on one device, in one dtype.
+#[derive(Debug)]
+pub struct Llama {
+    /// Shapes and constants.
+    pub config: LlamaConfig,
+    /// The device the weights live on.
+    pub device: Device,
+    /// The dtype of weights and activations (softmax runs in F32).
+    pub dtype: DType,
+    embed: Tensor,
+    /// The output layer; the embedding itself when tied.
+    lm_head: Tensor,
+    blocks: Vec<Block>,
+    norm: Tensor,
+    /// Bytes of the weights as loaded.
+    pub weight_bytes: u64,
+    inv_freq: Vec<f64>,
+}
+
+/// Where a batch's keys and values go, and what it attends to.
+pub struct BatchPlan<'a> {
+    /// Token ids, one per batch row.
+    pub tokens: &'a [u32],
+    /// Positions, one per batch row (for the rotary embedding).
+    pub positions: &'a [i32],
+    /// The first cache cell of the batch (its rows go to consecutive cells).
+    pub first_cell: usize,
+    /// Cells attention reads: `0..n_cells`.
+    pub n_cells: usize,
+    /// Additive attention mask, `tokens.len() x n_cells`, row-major.
+    pub mask: &'a [f32],
+    /// Rows whose logits are wanted, in order.
+    pub outputs: &'a [u32],
+    /// Token ids whose logits are wanted.
+    pub candidates: &'a [u32],
+}
+
+/// The KV cache tensors of one context: per layer `(n_kv_heads, n_cells, head_dim)`.
+#[derive(Debug)]
+pub struct KvCache {
+    k: Vec<Tensor>,
+    v: Vec<Tensor>,
+    n_cells: usize,
+}
+
+impl KvCache {
+    /// Bytes a cache of `n_cells` cells takes for a model.
+    pub fn bytes_for(config: &LlamaConfig, dtype: DType, n_cells: usize) -> u64 {
+        2 * config.num_hidden_layers as u64
+            * config.num_key_value_heads as u64
+            * config.head_dim as u64
+            * n_cells as u64
+            * dtype.size_in_bytes() as u64
+    }
+
+    /// Number of cells.
+    pub fn n_cells(&self) -> usize {
+        self.n_cells
+    }
+}
+
+/// Reads tensors by name from the model's safetensors files.
+pub struct WeightSource {
+    st: candle_core::safetensors::MmapedSafetensors,
+}
+
+impl WeightSource {
+    /// Maps the safetensors files (one, or the shards of an index).
+    pub fn open(files: &[std::path::PathBuf]) -> ModelResult<WeightSource> {
+        // SAFETY: the files are mapped read-only; a file changed while mapped is the
+        // caller's responsibility, as with any mmap-based loader.
+        let st = unsafe { candle_core::safetensors::MmapedSafetensors::multi(files) }
+            .map_err(|e| format!("cannot read the safetensors files: {e}"))?;
+        Ok(WeightSource { st })
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.st.get(name).is_ok()
+    }
+
+    /// A tensor of the expected shape, on `device` in `dtype`.
+    fn load(&self, name: &str, shape: &[usize], device: &Device, dtype: DType) -> ModelResult<Tensor> {
+        let view = self.st.get(name).map_err(|_| format!("tensor {name} is missing"))?;
+        if view.shape() != shape {
+            return Err(format!("tensor {name} has shape {:?}, expected {shape:?}", view.shape()));
+        }
+        let dt = view.dtype();
+        if !matches!(dt, safetensors::Dtype::F16 | safetensors::Dtype::BF16 | safetensors::Dtype::F32) {
+            return Err(format!("tensor {name} is {dt:?}; fp16-cuda reads F16, BF16 and F32 weights"));
+        }
+        let t = ctx(self.st.load(name, &Device::Cpu), name)?;
+        ctx(t.to_dtype(dtype).and_then(|t| t.to_device(device)), name)
+    }
+}
+
+impl Llama {
+    /// Loads a model directory's weights onto `device` as `dtype`.
+    pub fn load(config: LlamaConfig, source: &WeightSource, device: &Device, dtype: DType) -> ModelResult<Llama> {
+        let c = &config;
+        let (h, f) = (c.hidden_size, c.intermediate_size);
+        let (q_out, kv_out) = (c.num_attention_heads * c.head_dim, c.num_key_value_heads * c.head_dim);
+        let load = |name: &str, shape: &[usize]| source.load(name, shape, device, dtype);
+        let embed = load("model.embed_tokens.weight", &[c.vocab_size, h])?;
+        let lm_head = if c.tie_word_embeddings || !source.has("lm_head.weight") {
+            embed.clone()
+        } else {
+            load("lm_head.weight", &[c.vocab_size, h])?
+        };
+        let mut blocks = Vec::with_capacity(c.num_hidden_layers);
+        for l in 0..c.num_hidden_layers {
+            let p = format!("model.layers.{l}");
+            let cat = |parts: &[Tensor], what: &str| ctx(Tensor::cat(parts, 0), what);
+            let qkv = cat(
+                &[
+                    load(&format!("{p}.self_attn.q_proj.weight"), &[q_out, h])?,
+                    load(&format!("{p}.self_attn.k_proj.weight"), &[kv_out, h])?,
+                    load(&format!("{p}.self_attn.v_proj.weight"), &[kv_out, h])?,
+                ],
+                "fusing q/k/v",
+            )?;
+            let gate_up = cat(
+                &[load(&format!("{p}.mlp.gate_proj.weight"), &[f, h])?, load(&format!("{p}.mlp.up_proj.weight"), &[f, h])?],
+                "fusing gate/up",
+            )?;
+            blocks.push(Block {
+                input_norm: load(&format!("{p}.input_layernorm.weight"), &[h])?,
+                qkv: Linear { weight: qkv },
+                o: Linear { weight: load(&format!("{p}.self_attn.o_proj.weight"), &[h, q_out])? },
+                post_norm: load(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
+                gate_up: Linear { weight: gate_up },
+                down: Linear { weight: load(&format!("{p}.mlp.down_proj.weight"), &[h, f])? },
+            });
+        }
+        let norm = load("model.norm.weight", &[h])?;
+        let weight_bytes = config.n_params() * dtype.size_in_bytes() as u64;
+        let inv_freq = config.rope_inv_freq();
+        Ok(Llama { config, device: device.clone(), dtype, embed, lm_head, blocks, norm, weight_bytes, inv_freq })
+    }
+
+    /// Loads the model of a directory (`config.json` and safetensors).
+    pub fn load_dir(dir: &Path, device: &Device, dtype: DType) -> ModelResult<Llama> {
+        let config_path = dir.join("config.json");
+        let text = std::fs::read_to_string(&config_path).map_err(|e| format!("cannot read {}: {e}", config_path.display()))?;
+        let config = LlamaConfig::from_json(&text, &config_path.display().to_string())?;
+        let files = crate::config::weight_files(dir)?;
+        let source = WeightSource::open(&files)?;
+        Llama::load(config, &source, device, dtype)
+    }
+
+    /// A KV cache of `n_cells` cells on the model's device.
+    pub fn new_cache(&self, n_cells: usize) -> ModelResult<KvCache> {
+        let c = &self.config;
+        let shape = (c.num_key_value_heads, n_cells, c.head_dim);
+        let mut k = Vec::with_capacity(c.num_hidden_layers);
+        let mut v = Vec::with_capacity(c.num_hidden_layers);
+        for _ in 0..c.num_hidden_layers {
+            k.push(ctx(Tensor::zeros(shape, self.dtype, &self.device), "allocating the KV cache")?);
+            v.push(ctx(Tensor::zeros(shape, self.dtype, &self.device), "allocating the KV cache")?);
+        }
+        Ok(KvCache { k, v, n_cells })
+    }
+
+    /// cos and sin of the rotary embedding at the given positions, `(n, head_dim / 2)`.
+    fn rope_tables(&self, positions: &[i32]) -> candle_core::Result<(Tensor, Tensor)> {
+        let half = self.inv_freq.len();
+        let mut cos = Vec::with_capacity(positions.len() * half);
+        let mut sin = Vec::with_capacity(positions.len() * half);
+        for &p in positions {
+            for &f in &self.inv_freq {
+                let a = p as f64 * f;
+                cos.push(a.cos() as f32);
+                sin.push(a.sin() as f32);
+            }
+        }
+        let shape = (positions.len(), half);
+        let cos = Tensor::from_vec(cos, shape, &self.device)?.to_dtype(self.dtype)?;
+        let sin = Tensor::from_vec(sin, shape, &self.device)?.to_dtype(self.dtype)?;
+        Ok((cos, sin))
+    }
+
+    /// Evaluates a batch: writes its keys and values into `cache` and returns the logits of
+    /// the candidate tokens at the output rows, `(outputs, candidates)` in F32.
+    pub fn forward(&self, cache: &mut KvCache, plan: &BatchPlan<'_>) -> ModelResult<Vec<f32>> {
+        ctx(self.forward_inner(cache, plan), "forward pass")
+    }
+
+    fn forward_inner(&self, cache: &mut KvCache, plan: &BatchPlan<'_>) -> candle_core::Result<Vec<f32>> {
+        let c = &self.config;
+        let t = plan.tokens.len();
+        let n = plan.n_cells;
+        let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
+        let groups = nh / nkv;
+        let dev = &self.device;
+        let tokens = Tensor::from_slice(plan.tokens, t, dev)?;
+        let (cos, sin) = self.rope_tables(plan.positions)?;
+        let mask = Tensor::from_slice(plan.mask, (t, 1, n), dev)?;
+        let scale = 1.0 / (hd as f64).sqrt();
+        let eps = c.rms_norm_eps as f32;
+
+        let mut x = self.embed.index_select(&tokens, 0)?;
+        for (l, b) in self.blocks.iter().enumerate() {
+            let h = candle_nn::ops::rms_norm(&x, &b.input_norm, eps)?;
+            let qkv = b.qkv.forward(&h)?;
+            let q = qkv.narrow(1, 0, nh * hd)?.contiguous()?.reshape((1, t, nh, hd))?;
+            let k = qkv.narrow(1, nh * hd, nkv * hd)?.contiguous()?.reshape((1, t, nkv, hd))?;
+            let v = qkv.narrow(1, (nh + nkv) * hd, nkv * hd)?.reshape((t, nkv, hd))?;
+            let q = candle_nn::rotary_emb::rope_thd(&q, &cos, &sin)?;
+            let k = candle_nn::rotary_emb::rope_thd(&k, &cos, &sin)?;
+            cache.k[l].slice_set(&k.reshape((t, nkv, hd))?.transpose(0, 1)?.contiguous()?, 1, plan.first_cell)?;
+            cache.v[l].slice_set(&v.transpose(0, 1)?.contiguous()?, 1, plan.first_cell)?;
+            let keys = cache.k[l].narrow(1, 0, n)?;
+            let values = cache.v[l].narrow(1, 0, n)?;
+            // Queries grouped by the KV head they share: (nkv, t * groups, hd).
+            let q = q.reshape((t, nkv, groups, hd))?.transpose(0, 1)?.contiguous()?.reshape((nkv, t * groups, hd))?;
+            let scores = (q.matmul(&keys.t()?)? * scale)?.to_dtype(DType::F32)?;
+            let scores = scores.reshape((nkv, t, groups, n))?.broadcast_add(&mask)?;
+            let probs = candle_nn::ops::softmax_last_dim(&scores)?.to_dtype(self.dtype)?;
+            let attn = probs.reshape((nkv, t * groups, n))?.matmul(&values)?;
+            let attn = attn.reshape((nkv, t, groups, hd))?.transpose(0, 1)?.contiguous()?.reshape((t, nh * hd))?;
+            x = (x + b.o.forward(&attn)?)?;
+            let h = candle_nn::ops::rms_norm(&x, &b.post_norm, eps)?;
+            let act = candle_nn::ops::swiglu(&b.gate_up.forward(&h)?)?;
+            x = (x + b.down.forward(&act)?)?;
+        }
+        if plan.outputs.is_empty() || plan.candidates.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = Tensor::from_slice(plan.outputs, plan.outputs.len(), dev)?;
+        let x = candle_nn::ops::rms_norm(&x.index_select(&rows, 0)?, &self.norm, eps)?;
+        let cand = Tensor::from_slice(plan.candidates, plan.candidates.len(), dev)?;
+        let head = self.lm_head.index_select(&cand, 0)?;
+        let logits = x.matmul(&head.t()?)?.to_dtype(DType::F32)?;
+        logits.flatten_all()?.to_vec1::<f32>()
+    }
+}
+
+impl KvCache {
+    /// The keys of layer `l`, cells `0..n`, as F32 `(n_kv_heads, n, head_dim)` (for tests).
+    pub fn keys(&self, l: usize, n: usize) -> ModelResult<Vec<f32>> {
+        ctx(self.k[l].narrow(1, 0, n).and_then(|k| k.to_dtype(DType::F32)).and_then(|k| k.flatten_all()).and_then(|k| k.to_vec1()), "reading keys")
+    }
+}
+
+/// Swaps the last dimension's halves with a sign (rotate-half), for tests of the rope layout.
+#[cfg(test)]
+fn rotate_half(x: &Tensor) -> candle_core::Result<Tensor> {
+    use candle_core::D;
+    let d = x.dim(D::Minus1)?;
+    let a = x.narrow(D::Minus1, 0, d / 2)?;
+    let b = x.narrow(D::Minus1, d / 2, d / 2)?;
+    Tensor::cat(&[&b.neg()?, &a], D::Minus1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rope_thd_is_the_rotate_half_convention_of_hugging_face_llama() {
+        let dev = Device::Cpu;
+        let (t, h, d) = (3, 2, 8);
+        let x = Tensor::arange(0f32, (t * h * d) as f32, &dev).unwrap().reshape((1, t, h, d)).unwrap();
+        let inv: Vec<f64> = (0..d / 2).map(|i| 1.0 / 10000f64.powf((2 * i) as f64 / d as f64)).collect();
+        let positions = [0i32, 5, 17];
+        let mut cos = vec![];
+        let mut sin = vec![];
+        for &p in &positions {
+            for &f in &inv {
+                cos.push((p as f64 * f).cos() as f32);
+                sin.push((p as f64 * f).sin() as f32);
+            }
+        }
+        let cos_t = Tensor::from_vec(cos, (t, d / 2), &dev).unwrap();
+        let sin_t = Tensor::from_vec(sin, (t, d / 2), &dev).unwrap();
+        let got = candle_nn::rotary_emb::rope_thd(&x, &cos_t, &sin_t).unwrap();
+        // HF: x * cos_full + rotate_half(x) * sin_full, with cos_full = cat(cos, cos).
+        let full = |c: &Tensor| Tensor::cat(&[c, c], 1).unwrap().reshape((1, t, 1, d)).unwrap();
+        let want = (x.broadcast_mul(&full(&cos_t)).unwrap() + rotate_half(&x).unwrap().broadcast_mul(&full(&sin_t)).unwrap()).unwrap();
+        let diff = (got - want).unwrap().abs().unwrap().max_all().unwrap().to_scalar::<f32>().unwrap();
+        assert!(diff < 1e-4, "max difference {diff}");
+    }
+}

@@ -136,6 +136,61 @@ pub struct ModelInfo {
     pub eos_text: *const c_char,
 }
 
+/// What a plugin knows about an opened model, owned by the model; [`ModelFacts::info`]
+/// lends it across the ABI as a [`ModelInfo`] whose strings live as long as the facts.
+#[derive(Debug, Clone, Default)]
+pub struct ModelFacts {
+    /// Vocabulary size.
+    pub n_vocab: i32,
+    /// Context length the model was trained for.
+    pub n_ctx_train: u32,
+    /// Begin-of-sequence token, or -1.
+    pub bos: i32,
+    /// End-of-sequence token, or -1.
+    pub eos: i32,
+    /// End-of-turn token, or -1.
+    pub eot: i32,
+    /// Whether prompts must start with `bos`.
+    pub add_bos: bool,
+    /// Number of parameters.
+    pub n_params: u64,
+    /// Bytes of weights.
+    pub size_bytes: u64,
+    /// Architecture name.
+    pub architecture: std::ffi::CString,
+    /// One-line description.
+    pub description: std::ffi::CString,
+    /// Chat template, if any.
+    pub chat_template: Option<std::ffi::CString>,
+    /// Text of the BOS token, if any.
+    pub bos_text: Option<std::ffi::CString>,
+    /// Text of the EOS token, if any.
+    pub eos_text: Option<std::ffi::CString>,
+}
+
+impl ModelFacts {
+    /// The facts as a [`ModelInfo`]; its pointers are valid while `self` lives unchanged.
+    pub fn info(&self) -> ModelInfo {
+        let ptr = |s: &Option<std::ffi::CString>| s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
+        ModelInfo {
+            struct_size: std::mem::size_of::<ModelInfo>(),
+            n_vocab: self.n_vocab,
+            n_ctx_train: self.n_ctx_train,
+            bos: self.bos,
+            eos: self.eos,
+            eot: self.eot,
+            add_bos: u8::from(self.add_bos),
+            n_params: self.n_params,
+            size_bytes: self.size_bytes,
+            architecture: self.architecture.as_ptr(),
+            description: self.description.as_ptr(),
+            chat_template: ptr(&self.chat_template),
+            bos_text: ptr(&self.bos_text),
+            eos_text: ptr(&self.eos_text),
+        }
+    }
+}
+
 /// One evaluation request: tokens of several sequences, evaluated together.
 ///
 /// Token `i` is `tokens[i]` at position `positions[i]` in sequence `seq_ids[i]`.

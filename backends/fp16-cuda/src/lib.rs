@@ -21,7 +21,7 @@ use candle_core::{DType, Device};
 use cells::{Cells, Slot};
 use config::TokenizerConfig;
 use intent_plugin_abi::{
-    export_plugin, status, BackendContext, BackendModel, BatchView, ContextParams, ModelInfo, ModelParams,
+    export_plugin, status, BackendContext, BackendModel, BatchView, ContextParams, ModelFacts, ModelInfo, ModelParams,
     PluginError,
 };
 use model::{BatchPlan, KvCache, Llama};
@@ -115,14 +115,6 @@ fn model_error(e: String) -> PluginError {
     PluginError::new(if oom { status::OUT_OF_MEMORY } else { status::BACKEND }, e)
 }
 
-struct Strings {
-    architecture: CString,
-    description: CString,
-    chat_template: Option<CString>,
-    bos_text: Option<CString>,
-    eos_text: Option<CString>,
-}
-
 /// A model directory loaded onto a device.
 pub struct HfModel {
     llama: Arc<Llama>,
@@ -130,11 +122,7 @@ pub struct HfModel {
     tokenizer_special: tokenizers::Tokenizer,
     /// Special tokens written in text stay text (user input).
     tokenizer_plain: tokenizers::Tokenizer,
-    strings: Strings,
-    bos: i32,
-    eos: i32,
-    eot: i32,
-    add_bos: bool,
+    facts: ModelFacts,
 }
 
 fn load_error(message: impl Into<String>) -> PluginError {
@@ -224,45 +212,27 @@ impl BackendModel for HfModel {
             c.n_params() as f64 / 1e6,
             llama.weight_bytes as f64 / 1e6
         );
-        let strings = Strings {
+        let opt = |t: Option<u32>| t.map_or(-1, |t| t as i32);
+        let facts = ModelFacts {
+            n_vocab: c.vocab_size as i32,
+            n_ctx_train: u32::try_from(c.max_position_embeddings).unwrap_or(u32::MAX),
+            bos: opt(bos),
+            eos: opt(eos),
+            eot: opt(eot),
+            add_bos: tk.add_bos_token,
+            n_params: c.n_params(),
+            size_bytes: llama.weight_bytes,
             architecture: CString::new("llama").unwrap_or_default(),
             description: CString::new(description).unwrap_or_default(),
             chat_template: tk.chat_template.as_deref().and_then(|t| CString::new(t).ok()),
             bos_text: tk.bos_token.as_deref().and_then(|t| CString::new(t).ok()).or_else(|| text_of(bos)),
             eos_text: text_of(eos),
         };
-        let opt = |t: Option<u32>| t.map_or(-1, |t| t as i32);
-        Ok(HfModel {
-            llama: Arc::new(llama),
-            tokenizer_special,
-            tokenizer_plain,
-            strings,
-            bos: opt(bos),
-            eos: opt(eos),
-            eot: opt(eot),
-            add_bos: tk.add_bos_token,
-        })
+        Ok(HfModel { llama: Arc::new(llama), tokenizer_special, tokenizer_plain, facts })
     }
 
     fn info(&self) -> ModelInfo {
-        let ptr = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
-        let c = &self.llama.config;
-        ModelInfo {
-            struct_size: std::mem::size_of::<ModelInfo>(),
-            n_vocab: c.vocab_size as i32,
-            n_ctx_train: u32::try_from(c.max_position_embeddings).unwrap_or(u32::MAX),
-            bos: self.bos,
-            eos: self.eos,
-            eot: self.eot,
-            add_bos: u8::from(self.add_bos),
-            n_params: c.n_params(),
-            size_bytes: self.llama.weight_bytes,
-            architecture: self.strings.architecture.as_ptr(),
-            description: self.strings.description.as_ptr(),
-            chat_template: ptr(&self.strings.chat_template),
-            bos_text: ptr(&self.strings.bos_text),
-            eos_text: ptr(&self.strings.eos_text),
-        }
+        self.facts.info()
     }
 
     fn tokenize(&self, text: &str, parse_special: bool) -> Result<Vec<i32>, PluginError> {

@@ -9,8 +9,8 @@
 #![deny(missing_docs)]
 
 use intent_plugin_abi::{
-    export_plugin, status, BackendContext, BackendModel, BatchView, ContextParams, ModelInfo,
-    ModelParams, PluginError,
+    export_plugin, status, BackendContext, BackendModel, BatchView, ContextParams, ModelFacts,
+    ModelInfo, ModelParams, PluginError,
 };
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
@@ -119,32 +119,10 @@ fn check_model_file(path: &str) -> Result<String, PluginError> {
     Ok(architecture)
 }
 
-struct Strings {
-    architecture: CString,
-    description: CString,
-    chat_template: Option<CString>,
-    bos_text: Option<CString>,
-    eos_text: Option<CString>,
-}
-
 /// A GGUF model loaded by llama.cpp.
 pub struct GgufModel {
     model: Arc<LlamaModel>,
-    strings: Strings,
-    /// `ModelInfo` with its string pointers left NULL; `info()` fills them from `strings`.
-    numbers: Numbers,
-}
-
-#[derive(Clone, Copy)]
-struct Numbers {
-    n_vocab: i32,
-    n_ctx_train: u32,
-    bos: i32,
-    eos: i32,
-    eot: i32,
-    add_bos: u8,
-    n_params: u64,
-    size_bytes: u64,
+    facts: ModelFacts,
 }
 
 fn token_text(model: &LlamaModel, token: LlamaToken) -> Option<CString> {
@@ -190,45 +168,26 @@ impl BackendModel for GgufModel {
             .meta_val_str("tokenizer.chat_template")
             .ok()
             .and_then(|t| CString::new(t).ok());
-        let strings = Strings {
+        let facts = ModelFacts {
+            n_vocab: model.n_vocab(),
+            n_ctx_train: model.n_ctx_train(),
+            bos: opt_token(bos),
+            eos: opt_token(eos),
+            eot: opt_token(eot),
+            add_bos: vocab.should_add_bos(),
+            n_params: model.n_params(),
+            size_bytes: model.size(),
             architecture: CString::new(architecture).unwrap_or_default(),
             description: CString::new(description).unwrap_or_default(),
             chat_template,
             bos_text: token_text(&model, bos),
             eos_text: token_text(&model, eos),
         };
-        let numbers = Numbers {
-            n_vocab: model.n_vocab(),
-            n_ctx_train: model.n_ctx_train(),
-            bos: opt_token(bos),
-            eos: opt_token(eos),
-            eot: opt_token(eot),
-            add_bos: u8::from(vocab.should_add_bos()),
-            n_params: model.n_params(),
-            size_bytes: model.size(),
-        };
-        Ok(GgufModel { model: Arc::new(model), strings, numbers })
+        Ok(GgufModel { model: Arc::new(model), facts })
     }
 
     fn info(&self) -> ModelInfo {
-        let ptr = |s: &Option<CString>| s.as_ref().map_or(std::ptr::null(), |c| c.as_ptr());
-        let (n, s) = (self.numbers, &self.strings);
-        ModelInfo {
-            struct_size: std::mem::size_of::<ModelInfo>(),
-            n_vocab: n.n_vocab,
-            n_ctx_train: n.n_ctx_train,
-            bos: n.bos,
-            eos: n.eos,
-            eot: n.eot,
-            add_bos: n.add_bos,
-            n_params: n.n_params,
-            size_bytes: n.size_bytes,
-            architecture: s.architecture.as_ptr(),
-            description: s.description.as_ptr(),
-            chat_template: ptr(&s.chat_template),
-            bos_text: ptr(&s.bos_text),
-            eos_text: ptr(&s.eos_text),
-        }
+        self.facts.info()
     }
 
     fn tokenize(&self, text: &str, parse_special: bool) -> Result<Vec<i32>, PluginError> {
@@ -306,7 +265,7 @@ impl BackendModel for GgufModel {
             batch: LlamaBatch::new(params.n_batch as usize, 1),
             n_batch: params.n_batch as usize,
             n_seq_max: params.n_seq_max as i32,
-            n_vocab: self.numbers.n_vocab,
+            n_vocab: self.facts.n_vocab,
             _model: Arc::clone(&self.model),
         })
     }

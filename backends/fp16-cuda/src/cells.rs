@@ -68,6 +68,7 @@ impl Cells {
     /// no sequence already holds a token at the same position.
     pub fn place(&mut self, slots: &[Slot]) -> Result<usize, String> {
         let mut seen = std::collections::HashSet::new();
+        let mut batch_seqs = 0u64;
         for s in slots {
             self.check_seq(s.seq)?;
             if s.pos < 0 {
@@ -76,9 +77,18 @@ impl Cells {
             if !seen.insert((s.seq, s.pos)) {
                 return Err(format!("the batch holds position {} of sequence {} twice", s.pos, s.seq));
             }
-            let bit = 1u64 << s.seq;
-            if self.cells[..self.used].iter().any(|c| c.seqs & bit != 0 && c.pos == s.pos) {
-                return Err(format!("sequence {} already holds position {}", s.seq, s.pos));
+            batch_seqs |= 1u64 << s.seq;
+        }
+        // One pass over the cells (not one per token): a cell of a batch sequence at a
+        // position the batch also holds is a clash.
+        for c in &self.cells[..self.used] {
+            let mut shared = c.seqs & batch_seqs;
+            while shared != 0 {
+                let seq = shared.trailing_zeros() as i32;
+                if seen.contains(&(seq, c.pos)) {
+                    return Err(format!("sequence {seq} already holds position {}", c.pos));
+                }
+                shared &= shared - 1;
             }
         }
         let n = slots.len();

@@ -151,6 +151,13 @@ impl LlamaConfig {
         })
     }
 
+    /// Reads and parses `dir/config.json`.
+    pub fn from_dir(dir: &Path) -> ConfigResult<LlamaConfig> {
+        let path = dir.join("config.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        LlamaConfig::from_json(&text, &path.display().to_string())
+    }
+
     /// The inverse frequencies of the rotary embedding (`head_dim / 2` of them), with
     /// Llama 3 scaling applied when the config asks for it.
     pub fn rope_inv_freq(&self) -> Vec<f64> {
@@ -186,6 +193,11 @@ impl LlamaConfig {
         let per_layer = h * q + 2 * h * kv + q * h + 3 * h * f + 2 * h;
         let embed = self.vocab_size as u64 * h;
         embed * if self.tie_word_embeddings { 1 } else { 2 } + l * per_layer + h
+    }
+
+    /// Bytes of the weights with `bytes_per_weight` bytes each.
+    pub fn weight_bytes(&self, bytes_per_weight: usize) -> u64 {
+        self.n_params() * bytes_per_weight as u64
     }
 }
 

@@ -109,10 +109,11 @@ fn check_memory(device: &Device, need: u64, what: &str) -> Result<(), PluginErro
     Ok(())
 }
 
-/// Maps a model-code error to a plugin error (out-of-memory recognised from CUDA's text).
-fn model_error(e: String) -> PluginError {
+/// Maps a model-code error to a plugin error: `OUT_OF_MEMORY` when CUDA's text says the
+/// device ran out of memory, else `otherwise`.
+fn model_error(e: String, otherwise: i32) -> PluginError {
     let oom = e.contains("OUT_OF_MEMORY") || e.contains("out of memory");
-    PluginError::new(if oom { status::OUT_OF_MEMORY } else { status::BACKEND }, e)
+    PluginError::new(if oom { status::OUT_OF_MEMORY } else { otherwise }, e)
 }
 
 /// A model directory loaded onto a device.
@@ -143,11 +144,6 @@ impl HfModel {
         };
         Ok((tokenizer, cfg))
     }
-
-    /// The cached model weights; for tests and benchmarks that drive the model directly.
-    pub fn llama(&self) -> &Arc<Llama> {
-        &self.llama
-    }
 }
 
 fn token_id(tokenizer: &tokenizers::Tokenizer, text: Option<&str>) -> Option<u32> {
@@ -174,9 +170,7 @@ impl BackendModel for HfModel {
             return Err(load_error(format!("{path}: fp16-cuda loads a model directory (config.json, tokenizer.json, safetensors)")));
         }
         let (device, dtype) = select_device(params.device)?;
-        let config_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&config_path).map_err(|e| load_error(format!("cannot read {}: {e}", config_path.display())))?;
-        let config = config::LlamaConfig::from_json(&text, &config_path.display().to_string()).map_err(|e| {
+        let config = config::LlamaConfig::from_dir(dir).map_err(|e| {
             let unsupported = e.contains("not supported");
             PluginError::new(if unsupported { status::UNSUPPORTED } else { status::MODEL_LOAD }, e)
         })?;
@@ -190,13 +184,10 @@ impl BackendModel for HfModel {
         }
         let mut tokenizer_plain = tokenizer_special.clone();
         tokenizer_plain.set_encode_special_tokens(true);
-        check_memory(&device, config.n_params() * dtype.size_in_bytes() as u64, "the model's weights")?;
+        check_memory(&device, config.weight_bytes(dtype.size_in_bytes()), "the model's weights")?;
         let files = config::weight_files(dir).map_err(load_error)?;
         let source = model::WeightSource::open(&files).map_err(load_error)?;
-        let llama = Llama::load(config, &source, &device, dtype).map_err(|e| {
-            let oom = e.contains("OUT_OF_MEMORY") || e.contains("out of memory");
-            PluginError::new(if oom { status::OUT_OF_MEMORY } else { status::MODEL_LOAD }, format!("{path}: {e}"))
-        })?;
+        let llama = Llama::load(config, &source, &device, dtype).map_err(|e| model_error(format!("{path}: {e}"), status::MODEL_LOAD))?;
         let c = &llama.config;
         let bos = token_id(&tokenizer_special, tk.bos_token.as_deref()).or(c.bos_token_id);
         let eos = c.eos_token_id.or_else(|| token_id(&tokenizer_special, tk.eos_token.as_deref()));
@@ -265,7 +256,7 @@ impl HfContext {
         let cells = Cells::new(n_ctx, n_seq).map_err(PluginError::invalid)?;
         let bytes = KvCache::bytes_for(&llama.config, llama.dtype, n_ctx);
         check_memory(&llama.device, bytes, &format!("a KV cache of {n_ctx} positions"))?;
-        let cache = llama.new_cache(n_ctx).map_err(model_error)?;
+        let cache = llama.new_cache(n_ctx).map_err(|e| model_error(e, status::BACKEND))?;
         Ok(HfContext { llama, cells, cache, n_batch })
     }
 
@@ -316,7 +307,7 @@ impl HfContext {
             for s in &slots {
                 let _ = self.cells.remove(s.seq, s.pos, s.pos + 1);
             }
-            model_error(e)
+            model_error(e, status::BACKEND)
         })
     }
 }

@@ -172,16 +172,14 @@ impl Llama {
             });
         }
         let norm = load("model.norm.weight", &[h])?;
-        let weight_bytes = config.n_params() * dtype.size_in_bytes() as u64;
+        let weight_bytes = config.weight_bytes(dtype.size_in_bytes());
         let inv_freq = config.rope_inv_freq();
         Ok(Llama { config, device: device.clone(), dtype, embed, lm_head, blocks, norm, weight_bytes, inv_freq })
     }
 
     /// Loads the model of a directory (`config.json` and safetensors).
     pub fn load_dir(dir: &Path, device: &Device, dtype: DType) -> ModelResult<Llama> {
-        let config_path = dir.join("config.json");
-        let text = std::fs::read_to_string(&config_path).map_err(|e| format!("cannot read {}: {e}", config_path.display()))?;
-        let config = LlamaConfig::from_json(&text, &config_path.display().to_string())?;
+        let config = LlamaConfig::from_dir(dir)?;
         let files = crate::config::weight_files(dir)?;
         let source = WeightSource::open(&files)?;
         Llama::load(config, &source, device, dtype)
@@ -271,13 +269,6 @@ impl Llama {
         let head = self.lm_head.index_select(&cand, 0)?;
         let logits = x.matmul(&head.t()?)?.to_dtype(DType::F32)?;
         logits.flatten_all()?.to_vec1::<f32>()
-    }
-}
-
-impl KvCache {
-    /// The keys of layer `l`, cells `0..n`, as F32 `(n_kv_heads, n, head_dim)` (for tests).
-    pub fn keys(&self, l: usize, n: usize) -> ModelResult<Vec<f32>> {
-        ctx(self.k[l].narrow(1, 0, n).and_then(|k| k.to_dtype(DType::F32)).and_then(|k| k.flatten_all()).and_then(|k| k.to_vec1()), "reading keys")
     }
 }
 

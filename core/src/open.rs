@@ -47,15 +47,19 @@ pub fn default_model_candidates() -> Vec<PathBuf> {
 
 /// The base model ([`BASE_MODEL_FILE`]), looked for where the default model is.
 pub fn resolve_base_model() -> Result<PathBuf> {
-    let candidates = model_candidates(BASE_MODEL_FILE);
+    find_model_file(
+        BASE_MODEL_FILE,
+        &format!("the base model {BASE_MODEL_FILE} was not found (scripts/setup.sh fetches it)"),
+    )
+}
+
+/// The first existing candidate for `file`; else a `ModelNotFound` error: `missing`, then
+/// every place looked in.
+fn find_model_file(file: &str, missing: &str) -> Result<PathBuf> {
+    let candidates = model_candidates(file);
     candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
-        Error::new(
-            Status::ModelNotFound,
-            format!(
-                "the base model {BASE_MODEL_FILE} was not found (scripts/setup.sh fetches it); looked in: {}",
-                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-            ),
-        )
+        let looked: Vec<String> = candidates.iter().map(|p| p.display().to_string()).collect();
+        Error::new(Status::ModelNotFound, format!("{missing}; looked in: {}", looked.join(", ")))
     })
 }
 
@@ -91,17 +95,13 @@ pub fn resolve_model(explicit: Option<&Path>) -> Result<PathBuf> {
     if let Some(p) = plugin::trusted_env(MODEL_ENV).filter(|v| !v.is_empty()) {
         return Ok(PathBuf::from(p));
     }
-    let candidates = default_model_candidates();
-    candidates.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
-        Error::new(
-            Status::ModelNotFound,
-            format!(
-                "no model given and the default model {DEFAULT_MODEL_FILE} was not found (scripts/setup.sh fetches \
-                 the base, scripts/build.sh prepares the default from it; or set {MODEL_ENV}); looked in: {}",
-                candidates.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
-            ),
-        )
-    })
+    find_model_file(
+        DEFAULT_MODEL_FILE,
+        &format!(
+            "no model given and the default model {DEFAULT_MODEL_FILE} was not found (scripts/setup.sh fetches \
+             the base, scripts/build.sh prepares the default from it; or set {MODEL_ENV})"
+        ),
+    )
 }
 
 /// The format of a model: `gguf` (checked header), `gptq` (a directory with a GPTQ

@@ -8,7 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 eval "$(scripts/cuda-toolchain.sh)"
 source scripts/env.sh
-cargo build --release --locked -p intent-backend-fp16-cuda --features cuda --examples --target-dir target/cuda
+cargo build --release --locked -p intent-backend-fp16-cuda --features cuda --lib --examples --target-dir target/cuda
 plugin="target/cuda/release/libintent_backend_fp16_cuda.so"
 # The CUDA build links the driver API and cuBLAS: a build that silently lost them is not one.
 for lib in libcuda.so.1 libcublas.so.13; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of libintent: set-up (packages, default model), build, header check,
-# the Rust tests (unit, plugin host, end to end on the real model, CLI, fp16-cuda's model
-# code on the CPU against llama.cpp), the CUDA build of fp16-cuda, the C API
+# the Rust tests (unit, plugin host, end to end on the real model, CLI, the GPU plugins'
+# model code on the CPU against llama.cpp and PyTorch), the CUDA builds of fp16-cuda and
+# gptq-cuda (with the int4 kernels), the C API
 # program under AddressSanitizer, the Go binding under the race detector, the Java
 # binding (JUnit 5), the PHP extension (.phpt tests and its example), and the
 # dataset checks (reproducible, train/test disjoint, counts), the checks of the

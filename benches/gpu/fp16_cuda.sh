@@ -12,25 +12,7 @@
 set -euo pipefail
 base="$1"; bin="$2"; out="$3"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-work="$(mktemp -d)"
-mkdir -p "$out"
-export LD_LIBRARY_PATH="$bin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-intent="$bin/intent"
-
-gpu="$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -1)"
-echo "GPU: $gpu"
-
-# Peak memory of processes on the GPU while a command runs (nvidia-smi, every 0.5 s), MiB.
-peak_gpu() {
-  local log="$work/mem.$$"; : > "$log"
-  ( while true; do nvidia-smi --query-compute-apps=used_memory --format=csv,noheader,nounits >> "$log" 2>/dev/null; sleep 0.5; done ) &
-  local poller=$!
-  local start=$SECONDS
-  timeout "${STEP_TIMEOUT:-180}" "$@"
-  echo "  ($(( SECONDS - start )) s: $*)" | cut -c1-160 >&2
-  kill "$poller"; wait "$poller" 2>/dev/null || true
-  sort -n "$log" | tail -1 > "$work/peak"
-}
+source "$root/benches/gpu/common.sh"
 
 t0=$(date +%s)
 "$intent" model prepare --base "$base" --adapter "$root/models/smollm2-135m-ecommerce-v1-lora" --out "$work/m" \

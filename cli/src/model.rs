@@ -23,9 +23,13 @@ pub struct SynthArgs {
     /// Shape of a real model: smollm2-135m or llama-3.2-1b.
     #[arg(long)]
     shape: String,
-    /// Weight format: f16 (a Hugging Face directory).
+    /// Weight format: f16 (a Hugging Face directory) or gptq (a 4-bit GPTQ checkpoint of the
+    /// same weights, act-order, groups of --group-size rows).
     #[arg(long, default_value = "f16")]
     format: String,
+    /// Rows per group of the gptq format.
+    #[arg(long, default_value_t = 128)]
+    group_size: usize,
     /// Seed of the weights.
     #[arg(long, default_value_t = 0)]
     seed: u64,
@@ -126,15 +130,17 @@ pub fn run(cmd: &ModelCommand) -> Result<(), String> {
         }
         ModelCommand::Synth(a) => {
             let shape = intent_prepare::synth::shape(&a.shape).map_err(|e| e.message)?;
-            if !a.format.eq_ignore_ascii_case("f16") {
-                return Err(format!("format '{}' is not one intent model synth writes (known: f16)", a.format));
-            }
+            let format = match a.format.to_ascii_lowercase().as_str() {
+                "f16" => intent_prepare::synth::SynthFormat::F16,
+                "gptq" => intent_prepare::synth::SynthFormat::Gptq { group_size: a.group_size },
+                _ => return Err(format!("format '{}' is not one intent model synth writes (known: f16, gptq)", a.format)),
+            };
             let tokenizer_from = match &a.tokenizer_from {
                 Some(p) => p.clone(),
                 None => intent_core::open::resolve_base_model().map_err(|e| e.message)?,
             };
-            intent_prepare::synth::write_hf(&shape, a.seed, &tokenizer_from, &a.out).map_err(|e| e.message)?;
-            println!("{} (random weights, seed {}, F16): {}", shape.name, a.seed, a.out.display());
+            intent_prepare::synth::write_hf(&shape, a.seed, format, &tokenizer_from, &a.out).map_err(|e| e.message)?;
+            println!("{} (random weights, seed {}, {}): {}", shape.name, a.seed, a.format, a.out.display());
             Ok(())
         }
     }

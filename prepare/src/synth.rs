@@ -4,6 +4,8 @@
 //! these models: their answers mean nothing.
 
 use crate::gguf_file::GgufFile;
+use crate::gptq::{rtn, GptqParams, QuantizedLinear};
+use crate::gptq_model::{config_of, layer_tensors};
 use crate::hf::{self, RawTensor};
 use intent_core::{Error, Result, Status};
 use serde_json::json;
@@ -164,9 +166,49 @@ fn values(name: &str, shape: &[usize], seed: u64) -> Vec<f32> {
     (0..n).map(|_| rng.uniform() * a).collect()
 }
 
-/// Writes a random-weight model of `shape` in Hugging Face layout (F16 safetensors) into
-/// `dir`, with the tokenizer of `tokenizer_from` (a GGUF).
-pub fn write_hf(shape: &Shape, seed: u64, tokenizer_from: &Path, dir: &Path) -> Result<()> {
+/// The weight formats `intent model synth` writes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SynthFormat {
+    /// F16 safetensors in Hugging Face layout.
+    F16,
+    /// A GPTQ checkpoint (AutoGPTQ / GPTQModel layout, v1 zeros, asymmetric, act-order with
+    /// a random row order) of the same random weights, rounded to nearest: 4 bits, groups
+    /// of `group_size` rows.
+    Gptq {
+        /// Rows per group.
+        group_size: usize,
+    },
+}
+
+/// Round-to-nearest quantization of `w` (`[n][k]`) in a random row order, recorded as
+/// act-order (`g_idx`), as a GPTQ checkpoint made with `desc_act` stores it.
+fn quantize_act_order(w: &[f32], n: usize, k: usize, params: &GptqParams, seed: u64) -> Result<QuantizedLinear> {
+    let mut rng = SplitMix(seed);
+    let mut order: Vec<usize> = (0..k).collect();
+    for i in (1..k).rev() {
+        order.swap(i, (rng.next() % (i as u64 + 1)) as usize);
+    }
+    let mut permuted = vec![0f32; n * k];
+    for r in 0..n {
+        for (kp, &c) in order.iter().enumerate() {
+            permuted[r * k + kp] = w[r * k + c];
+        }
+    }
+    let sorted = rtn(&permuted, n, k, params)?;
+    let mut q = vec![0u8; n * k];
+    let mut g_idx = vec![0u32; k];
+    for (kp, &c) in order.iter().enumerate() {
+        g_idx[c] = sorted.g_idx[kp];
+        for r in 0..n {
+            q[r * k + c] = sorted.q[r * k + kp];
+        }
+    }
+    Ok(QuantizedLinear { q, g_idx, ..sorted })
+}
+
+/// Writes a random-weight model of `shape` in Hugging Face layout (F16 safetensors or a
+/// GPTQ checkpoint) into `dir`, with the tokenizer of `tokenizer_from` (a GGUF).
+pub fn write_hf(shape: &Shape, seed: u64, format: SynthFormat, tokenizer_from: &Path, dir: &Path) -> Result<()> {
     let gguf = GgufFile::read(tokenizer_from)?;
     let tokenizer = hf::tokenizer_json(&gguf)?;
     let n_tokens = tokenizer["model"]["vocab"].as_object().map_or(0, |v| v.len());
@@ -181,18 +223,31 @@ pub fn write_hf(shape: &Shape, seed: u64, tokenizer_from: &Path, dir: &Path) -> 
     let pretty = |v: serde_json::Value| serde_json::to_string_pretty(&v).expect("JSON") + "\n";
     let mut config = shape.config_json();
     config["libintent_synthetic"] = json!({ "shape": shape.name, "seed": seed, "note": "random weights: for speed only" });
+    let gptq = match format {
+        SynthFormat::F16 => None,
+        SynthFormat::Gptq { group_size } => {
+            let params = GptqParams { bits: 4, group_size, sym: false, act_order: true, ..GptqParams::default() };
+            let text = config_of(&params).to_json();
+            std::fs::write(dir.join("quantize_config.json"), text.clone() + "\n").map_err(io)?;
+            config["quantization_config"] = serde_json::from_str(&text).map_err(|e| Error::new(Status::Internal, e.to_string()))?;
+            Some(params)
+        }
+    };
     std::fs::write(dir.join("config.json"), pretty(config)).map_err(io)?;
     std::fs::write(dir.join("tokenizer.json"), serde_json::to_string(&tokenizer).expect("JSON")).map_err(io)?;
     std::fs::write(dir.join("tokenizer_config.json"), pretty(hf::tokenizer_config_json(&gguf)?)).map_err(io)?;
-    let tensors: Vec<(String, RawTensor)> = shape
-        .tensors()
-        .into_iter()
-        .map(|(name, dims)| {
-            let v = values(&name, &dims, seed);
-            let t = RawTensor::f16(&dims, &v);
-            (name, t)
-        })
-        .collect();
+    let mut tensors: Vec<(String, RawTensor)> = Vec::new();
+    for (name, dims) in shape.tensors() {
+        let v = values(&name, &dims, seed);
+        match (&gptq, name.strip_suffix("_proj.weight")) {
+            (Some(params), Some(layer)) => {
+                let layer = format!("{layer}_proj");
+                let q = quantize_act_order(&v, dims[0], dims[1], params, seed ^ tensors.len() as u64)?;
+                tensors.extend(layer_tensors(&layer, &q)?);
+            }
+            _ => tensors.push((name, RawTensor::f16(&dims, &v))),
+        }
+    }
     std::fs::write(dir.join("model.safetensors"), hf::safetensors_bytes(&tensors)?).map_err(io)
 }
 
@@ -207,6 +262,26 @@ mod tests {
         assert_eq!(count(&shape("smollm2-135m").unwrap()), 134_515_008);
         assert_eq!(count(&shape("llama-3.2-1b").unwrap()), 1_235_814_400);
         assert!(shape("gpt-5").unwrap_err().message.contains("unknown shape 'gpt-5'"));
+    }
+
+    #[test]
+    fn act_order_quantization_records_each_row_s_group() {
+        let (n, k) = (8, 128);
+        let w = values("model.layers.0.mlp.up_proj.weight", &[n, k], 3);
+        let params = GptqParams { bits: 4, group_size: 32, sym: false, act_order: true, ..GptqParams::default() };
+        let q = quantize_act_order(&w, n, k, &params, 5).unwrap();
+        assert_ne!(q.g_idx, (0..k as u32).map(|c| c / 32).collect::<Vec<_>>(), "rows are out of order");
+        let mut per_group = [0; 4];
+        q.g_idx.iter().for_each(|&g| per_group[g as usize] += 1);
+        assert_eq!(per_group, [32; 4]);
+        // Each weight is within half a step of its group's grid.
+        let d = q.dequantize();
+        for r in 0..n {
+            for c in 0..k {
+                let step = q.scales[q.g_idx[c] as usize * n + r];
+                assert!((d[r * k + c] - w[r * k + c]).abs() <= step * 0.5 + 1e-6);
+            }
+        }
     }
 
     #[test]

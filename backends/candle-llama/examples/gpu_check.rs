@@ -1,16 +1,18 @@
-//! Correctness of fp16-cuda on a GPU, against F32 references of the same model code:
+//! Correctness of fp16-cuda or gptq-cuda on a GPU, against F32 references of the same model code:
 //! F32 on the GPU for every query of the test split, F32 on the CPU for every Nth. Scores
 //! the fine-tuned model's answer tokens after each query's full prompt (the prompt the
 //! engine builds, prefix cached once), and reports label agreement, accuracy and the
 //! relative error of the answer logits. Also writes the prompts' token ids, so that the
 //! PyTorch baseline times exactly the same inputs.
 //!
-//! `gpu_check --model DIR --plugin-dir DIR --test data/test.jsonl --out DIR [--cpu-stride 8]`
+//! `gpu_check --model DIR --plugin-dir DIR --test data/test.jsonl --out DIR [--cpu-stride 8]
+//! [--backend fp16-cuda|gptq-cuda]` (GPTQ weights run in the int4 kernels in F16 and are
+//! decoded for the F32 references). `gpu_check.json` has every query's GPU F16 label.
 //! (run by benches/gpu/fp16_cuda.sh; needs a build with `--features cuda`).
 
 use candle_core::{DType, Device};
-use intent_backend_fp16_cuda::model::Llama;
-use intent_backend_fp16_cuda::HfContext;
+use intent_candle_llama::model::Llama;
+use intent_candle_llama::HfContext;
 use intent_core::{open, EngineConfig, ModelManifest, OpenOptions};
 use intent_plugin_abi::BackendContext;
 use std::path::PathBuf;
@@ -22,10 +24,11 @@ struct Args {
     test: PathBuf,
     out: PathBuf,
     cpu_stride: usize,
+    backend: String,
 }
 
 fn args() -> Args {
-    let mut a = Args { model: PathBuf::new(), plugin_dir: PathBuf::new(), test: PathBuf::new(), out: PathBuf::from("."), cpu_stride: 8 };
+    let mut a = Args { model: PathBuf::new(), plugin_dir: PathBuf::new(), test: PathBuf::new(), out: PathBuf::from("."), cpu_stride: 8, backend: "fp16-cuda".into() };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let v = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -35,6 +38,7 @@ fn args() -> Args {
             "--test" => a.test = v.into(),
             "--out" => a.out = v.into(),
             "--cpu-stride" => a.cpu_stride = v.parse().expect("--cpu-stride N"),
+            "--backend" => a.backend = v,
             _ => panic!("unknown option {flag}"),
         }
     }
@@ -108,7 +112,7 @@ fn compare(name: &str, a: &[Vec<f32>], b: &[Vec<f32>]) -> Comparison {
 fn main() {
     let a = args();
     let engine = open(&OpenOptions {
-        backend: Some("fp16-cuda".into()),
+        backend: Some(a.backend.clone()),
         model: Some(a.model.clone()),
         plugin_path: Some(a.plugin_dir.clone()),
         device: 0,
@@ -179,6 +183,7 @@ fn main() {
         "queries": rows.len(),
         "prefix_tokens": prefix_len,
         "gpu_f16_accuracy": accuracy,
+        "gpu_f16_labels": gpu16.iter().map(|l| labels[argmax(l)]).collect::<Vec<_>>(),
         "comparisons": comparisons.iter().map(|c| serde_json::json!({
             "name": c.name, "queries": c.n, "label_agreement": c.agreement,
             "relative_logit_error_median": c.rel_err_median, "relative_logit_error_max": c.rel_err_max,

@@ -6,6 +6,7 @@
 //! in one, gate and up in one.
 
 use crate::config::LlamaConfig;
+use intent_gptq_format::{GptqConfig, PackedTensors, QuantLinear};
 use candle_core::{DType, Device, Module, Tensor};
 use std::path::Path;
 
@@ -16,15 +17,63 @@ fn ctx<T>(r: candle_core::Result<T>, what: &str) -> ModelResult<T> {
     r.map_err(|e| format!("{what}: {e}"))
 }
 
-/// A linear layer without bias: `y = x W^T`.
+/// A linear layer without bias: `y = x W^T`, with `W` dense (`[out, in]`) or 4-bit.
 #[derive(Debug, Clone)]
-struct Linear {
-    weight: Tensor,
+enum Linear {
+    Dense(Tensor),
+    /// GPTQ 4-bit weights run by our int4 kernels (CUDA, F16).
+    #[cfg(feature = "cuda")]
+    Int4(std::sync::Arc<crate::int4::Int4Linear>),
+    /// Layers that share an input but could not be fused; outputs are concatenated.
+    #[cfg_attr(not(feature = "cuda"), allow(dead_code))]
+    Split(Vec<Linear>),
+}
+
+impl Linear {
+    fn bytes(&self) -> u64 {
+        match self {
+            Linear::Dense(w) => tensor_bytes(w),
+            #[cfg(feature = "cuda")]
+            Linear::Int4(l) => l.bytes(),
+            Linear::Split(parts) => parts.iter().map(Linear::bytes).sum(),
+        }
+    }
 }
 
 impl Module for Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        x.matmul(&self.weight.t()?)
+        match self {
+            Linear::Dense(w) => x.matmul(&w.t()?),
+            #[cfg(feature = "cuda")]
+            Linear::Int4(l) => l.forward(x),
+            Linear::Split(parts) => {
+                let outs = parts.iter().map(|p| p.forward(x)).collect::<candle_core::Result<Vec<_>>>()?;
+                Tensor::cat(&outs, 1)
+            }
+        }
+    }
+}
+
+fn tensor_bytes(t: &Tensor) -> u64 {
+    (t.elem_count() * t.dtype().size_in_bytes()) as u64
+}
+
+/// How a model directory stores the weights of its linear layers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WeightFormat {
+    /// Dense F16, BF16 or F32 tensors (`*.weight`).
+    Dense,
+    /// GPTQ (`qweight`, `qzeros`, `scales`, `g_idx`) with these settings.
+    Gptq(GptqConfig),
+}
+
+impl WeightFormat {
+    /// The format of a model directory: GPTQ when it has a quantization config.
+    pub fn of_dir(dir: &Path) -> ModelResult<WeightFormat> {
+        Ok(match GptqConfig::find(dir).map_err(|e| e.message)? {
+            Some((_, c)) => WeightFormat::Gptq(c),
+            None => WeightFormat::Dense,
+        })
     }
 }
 
@@ -54,6 +103,8 @@ pub struct Llama {
     norm: Tensor,
     /// Bytes of the weights as loaded.
     pub weight_bytes: u64,
+    /// Notes from loading (a checkpoint's mislabelled zero points).
+    pub warnings: Vec<String>,
     inv_freq: Vec<f64>,
 }
 
@@ -118,6 +169,37 @@ impl WeightSource {
         self.st.get(name).is_ok()
     }
 
+    /// The elements of a tensor of the expected shape and dtype, converted by `read`.
+    fn raw<T>(&self, name: &str, shape: &[usize], dtype: safetensors::Dtype, read: impl Fn(&[u8]) -> T) -> ModelResult<Vec<T>> {
+        let view = self.st.get(name).map_err(|_| format!("tensor {name} is missing"))?;
+        if view.shape() != shape {
+            return Err(format!("tensor {name} has shape {:?}, expected {shape:?}", view.shape()));
+        }
+        if view.dtype() != dtype {
+            return Err(format!("tensor {name} is {:?}, expected {dtype:?}", view.dtype()));
+        }
+        let size = dtype.bitsize() / 8;
+        Ok(view.data().chunks_exact(size).map(read).collect())
+    }
+
+    /// The GPTQ layer `prefix` (`model.layers.0.mlp.up_proj`) of `k` inputs and `n` outputs.
+    fn quant_linear(&self, prefix: &str, k: usize, n: usize, cfg: &GptqConfig, warnings: &mut Vec<String>) -> ModelResult<QuantLinear> {
+        if self.has(&format!("{prefix}.bias")) {
+            return Err(format!("{prefix}.bias: linear layers with a bias are not supported"));
+        }
+        let per = 32 / cfg.bits as usize;
+        cfg.check_shape(prefix, k, n).map_err(|e| e.message)?;
+        let groups = k / cfg.group_size.map_or(k, |g| g as usize);
+        let i32s = |b: &[u8]| i32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let qweight = self.raw(&format!("{prefix}.qweight"), &[k / per, n], safetensors::Dtype::I32, i32s)?;
+        let qzeros = self.raw(&format!("{prefix}.qzeros"), &[groups, n / per], safetensors::Dtype::I32, i32s)?;
+        let scales = self.raw(&format!("{prefix}.scales"), &[groups, n], safetensors::Dtype::F16, |b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())?;
+        let g_name = format!("{prefix}.g_idx");
+        let g_idx = if self.has(&g_name) { Some(self.raw(&g_name, &[k], safetensors::Dtype::I32, i32s)?) } else { None };
+        let t = PackedTensors { qweight: &qweight, qzeros: &qzeros, scales: &scales, g_idx: g_idx.as_deref() };
+        QuantLinear::from_packed(&t, k, n, cfg, prefix, warnings).map_err(|e| e.message)
+    }
+
     /// A tensor of the expected shape, on `device` in `dtype`.
     fn load(&self, name: &str, shape: &[usize], device: &Device, dtype: DType) -> ModelResult<Tensor> {
         let view = self.st.get(name).map_err(|_| format!("tensor {name} is missing"))?;
@@ -134,14 +216,34 @@ impl WeightSource {
 }
 
 impl Llama {
-    /// Loads a model directory's weights onto `device` as `dtype`.
-    pub fn load(config: LlamaConfig, source: &WeightSource, device: &Device, dtype: DType) -> ModelResult<Llama> {
+    /// Loads a model directory's weights onto `device` as `dtype`. GPTQ layers run in our
+    /// int4 kernels on CUDA in F16; elsewhere (the CPU, F32 references, 8-bit) they are
+    /// decoded to dense weights.
+    pub fn load(config: LlamaConfig, source: &WeightSource, format: &WeightFormat, device: &Device, dtype: DType) -> ModelResult<Llama> {
         let c = &config;
         let (h, f) = (c.hidden_size, c.intermediate_size);
         let (q_out, kv_out) = (c.num_attention_heads * c.head_dim, c.num_key_value_heads * c.head_dim);
         let load = |name: &str, shape: &[usize]| source.load(name, shape, device, dtype);
+        let mut warnings = Vec::new();
+        // Layers that read the same input, as (name, outputs), fused into one matrix.
+        let mut linear = |prefix: &str, parts: &[(&str, usize)], k: usize| -> ModelResult<Linear> {
+            match format {
+                WeightFormat::Dense => {
+                    let w = parts.iter().map(|(p, n)| load(&format!("{prefix}.{p}.weight"), &[*n, k])).collect::<ModelResult<Vec<_>>>()?;
+                    Ok(Linear::Dense(if w.len() == 1 { w[0].clone() } else { ctx(Tensor::cat(&w, 0), "fusing layers")? }))
+                }
+                WeightFormat::Gptq(cfg) => {
+                    let q = parts
+                        .iter()
+                        .map(|(p, n)| source.quant_linear(&format!("{prefix}.{p}"), k, *n, cfg, &mut warnings))
+                        .collect::<ModelResult<Vec<_>>>()?;
+                    quant_to_linear(&q, device, dtype)
+                }
+            }
+        };
         let embed = load("model.embed_tokens.weight", &[c.vocab_size, h])?;
-        let lm_head = if c.tie_word_embeddings || !source.has("lm_head.weight") {
+        let tied = c.tie_word_embeddings || !source.has("lm_head.weight");
+        let lm_head = if tied {
             embed.clone()
         } else {
             load("lm_head.weight", &[c.vocab_size, h])?
@@ -149,40 +251,36 @@ impl Llama {
         let mut blocks = Vec::with_capacity(c.num_hidden_layers);
         for l in 0..c.num_hidden_layers {
             let p = format!("model.layers.{l}");
-            let cat = |parts: &[Tensor], what: &str| ctx(Tensor::cat(parts, 0), what);
-            let qkv = cat(
-                &[
-                    load(&format!("{p}.self_attn.q_proj.weight"), &[q_out, h])?,
-                    load(&format!("{p}.self_attn.k_proj.weight"), &[kv_out, h])?,
-                    load(&format!("{p}.self_attn.v_proj.weight"), &[kv_out, h])?,
-                ],
-                "fusing q/k/v",
-            )?;
-            let gate_up = cat(
-                &[load(&format!("{p}.mlp.gate_proj.weight"), &[f, h])?, load(&format!("{p}.mlp.up_proj.weight"), &[f, h])?],
-                "fusing gate/up",
-            )?;
+            let attn = format!("{p}.self_attn");
+            let mlp = format!("{p}.mlp");
             blocks.push(Block {
                 input_norm: load(&format!("{p}.input_layernorm.weight"), &[h])?,
-                qkv: Linear { weight: qkv },
-                o: Linear { weight: load(&format!("{p}.self_attn.o_proj.weight"), &[h, q_out])? },
+                qkv: linear(&attn, &[("q_proj", q_out), ("k_proj", kv_out), ("v_proj", kv_out)], h)?,
+                o: linear(&attn, &[("o_proj", h)], q_out)?,
                 post_norm: load(&format!("{p}.post_attention_layernorm.weight"), &[h])?,
-                gate_up: Linear { weight: gate_up },
-                down: Linear { weight: load(&format!("{p}.mlp.down_proj.weight"), &[h, f])? },
+                gate_up: linear(&mlp, &[("gate_proj", f), ("up_proj", f)], h)?,
+                down: linear(&mlp, &[("down_proj", h)], f)?,
             });
         }
         let norm = load("model.norm.weight", &[h])?;
-        let weight_bytes = config.weight_bytes(dtype.size_in_bytes());
+        let weight_bytes = tensor_bytes(&embed)
+            + if tied { 0 } else { tensor_bytes(&lm_head) }
+            + tensor_bytes(&norm)
+            + blocks
+                .iter()
+                .map(|b| tensor_bytes(&b.input_norm) + tensor_bytes(&b.post_norm) + b.qkv.bytes() + b.o.bytes() + b.gate_up.bytes() + b.down.bytes())
+                .sum::<u64>();
         let inv_freq = config.rope_inv_freq();
-        Ok(Llama { config, device: device.clone(), dtype, embed, lm_head, blocks, norm, weight_bytes, inv_freq })
+        Ok(Llama { config, device: device.clone(), dtype, embed, lm_head, blocks, norm, weight_bytes, warnings, inv_freq })
     }
 
     /// Loads the model of a directory (`config.json` and safetensors).
     pub fn load_dir(dir: &Path, device: &Device, dtype: DType) -> ModelResult<Llama> {
         let config = LlamaConfig::from_dir(dir)?;
+        let format = WeightFormat::of_dir(dir)?;
         let files = crate::config::weight_files(dir)?;
         let source = WeightSource::open(&files)?;
-        Llama::load(config, &source, device, dtype)
+        Llama::load(config, &source, &format, device, dtype)
     }
 
     /// A KV cache of `n_cells` cells on the model's device.
@@ -270,6 +368,30 @@ impl Llama {
         let logits = x.matmul(&head.t()?)?.to_dtype(DType::F32)?;
         logits.flatten_all()?.to_vec1::<f32>()
     }
+}
+
+/// GPTQ layers sharing one input as one [`Linear`]: int4 on CUDA in F16 (fused when the
+/// layers' row orders allow), else decoded to dense weights.
+fn quant_to_linear(layers: &[QuantLinear], device: &Device, dtype: DType) -> ModelResult<Linear> {
+    #[cfg(feature = "cuda")]
+    if let (Device::Cuda(dev), DType::F16) = (device, dtype) {
+        if layers.iter().all(|l| l.bits == 4) {
+            let packed = layers.iter().map(|l| l.repack_int4().map_err(|e| e.message)).collect::<ModelResult<Vec<_>>>()?;
+            let upload = |p: &intent_gptq_format::Int4Packed| -> ModelResult<Linear> {
+                let l = ctx(crate::int4::Int4Linear::new(p, dev), "uploading int4 weights")?;
+                Ok(Linear::Int4(std::sync::Arc::new(l)))
+            };
+            return match intent_gptq_format::Int4Packed::concat(&packed) {
+                Some(all) => upload(&all),
+                None => Ok(Linear::Split(packed.iter().map(upload).collect::<ModelResult<Vec<_>>>()?)),
+            };
+        }
+    }
+    let dense = layers
+        .iter()
+        .map(|l| ctx(Tensor::from_vec(l.dense_nk(), (l.n, l.k), &Device::Cpu).and_then(|t| t.to_dtype(dtype)).and_then(|t| t.to_device(device)), "decoding GPTQ weights"))
+        .collect::<ModelResult<Vec<_>>>()?;
+    Ok(Linear::Dense(if dense.len() == 1 { dense[0].clone() } else { ctx(Tensor::cat(&dense, 0), "fusing layers")? }))
 }
 
 /// Swaps the last dimension's halves with a sign (rotate-half), for tests of the rope layout.

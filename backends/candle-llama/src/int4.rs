@@ -5,10 +5,11 @@
 
 use intent_gptq_format::Int4Packed;
 use candle_core::backend::BackendStorage;
-use candle_core::cuda_backend::cudarc::driver::{CudaSlice, CudaView, LaunchConfig, PushKernelArg};
+use candle_core::cuda_backend::cudarc::driver::{CudaFunction, CudaSlice, CudaStream, CudaView, LaunchConfig, PushKernelArg};
 use candle_core::cuda_backend::WrapErr;
 use candle_core::{CudaDevice, CudaStorage, CustomOp1, Layout, Shape, Tensor};
 use half::f16;
+use std::sync::Arc;
 
 const PTX: &str = include_str!(concat!(env!("OUT_DIR"), "/int4.ptx"));
 const MODULE: &str = "intent_int4";
@@ -30,7 +31,11 @@ pub struct Int4Linear {
     scales: CudaSlice<u16>,
     zeros: CudaSlice<u16>,
     perm: Option<CudaSlice<i32>>,
-    device: CudaDevice,
+    /// `int4_mm_m{16,32,48,64}` (with `_perm` for act-order), loaded once at upload so that
+    /// a forward pass only launches.
+    mm: [CudaFunction; MAX_FUSED_ROWS / 16],
+    dequant: CudaFunction,
+    stream: Arc<CudaStream>,
 }
 
 impl std::fmt::Debug for Int4Linear {
@@ -43,6 +48,9 @@ impl Int4Linear {
     /// Uploads a repacked layer.
     pub fn new(p: &Int4Packed, device: &CudaDevice) -> candle_core::Result<Int4Linear> {
         let stream = device.cuda_stream();
+        let suffix = if p.perm.is_some() { "_perm" } else { "" };
+        let load = |name: &str| device.get_or_load_custom_func(name, MODULE, PTX).map(|f| f.into_cuda_function());
+        let mm = [load(&format!("int4_mm_m16{suffix}"))?, load(&format!("int4_mm_m32{suffix}"))?, load(&format!("int4_mm_m48{suffix}"))?, load(&format!("int4_mm_m64{suffix}"))?];
         let perm = match &p.perm {
             Some(perm) => Some(stream.clone_htod(&perm.iter().map(|&v| v as i32).collect::<Vec<i32>>()).w()?),
             None => None,
@@ -55,7 +63,9 @@ impl Int4Linear {
             scales: stream.clone_htod(&p.scales).w()?,
             zeros: stream.clone_htod(&p.zeros).w()?,
             perm,
-            device: device.clone(),
+            mm,
+            dequant: load("int4_dequant")?,
+            stream,
         })
     }
 
@@ -73,13 +83,11 @@ impl Int4Linear {
         if x.len() < m * self.k || y.len() < m * self.n {
             candle_core::bail!("int4_mm: buffers of {} and {} elements for {m} x {} -> {m} x {}", x.len(), y.len(), self.k, self.n);
         }
-        let tiles = m.div_ceil(16);
-        let name = format!("int4_mm_m{}{}", tiles * 16, if self.perm.is_some() { "_perm" } else { "" });
-        let func = self.device.get_or_load_custom_func(&name, MODULE, PTX)?;
+        let func = &self.mm[m.div_ceil(16) - 1];
         let cfg = LaunchConfig { grid_dim: ((self.n / 32) as u32, 1, 1), block_dim: (MM_THREADS, 1, 1), shared_mem_bytes: 0 };
         let (m, k, n, gs) = (m as i32, self.k as i32, self.n as i32, self.group_size as i32);
         let no_perm = 0u64;
-        let mut b = func.builder();
+        let mut b = self.stream.launch_builder(func);
         b.arg(x).arg(&self.words).arg(&self.scales).arg(&self.zeros);
         match &self.perm {
             Some(p) => b.arg(p),
@@ -96,11 +104,10 @@ impl Int4Linear {
         if out.len() < self.k * self.n {
             candle_core::bail!("int4_dequant: {} elements for {} x {}", out.len(), self.k, self.n);
         }
-        let func = self.device.get_or_load_custom_func("int4_dequant", MODULE, PTX)?;
         let cfg = LaunchConfig { grid_dim: ((self.k / 32) as u32, (self.n / 32) as u32, 1), block_dim: (128, 1, 1), shared_mem_bytes: 0 };
         let (k, n, gs) = (self.k as i32, self.n as i32, self.group_size as i32);
         let no_perm = 0u64;
-        let mut b = func.builder();
+        let mut b = self.stream.launch_builder(&self.dequant);
         b.arg(&self.words).arg(&self.scales).arg(&self.zeros);
         match &self.perm {
             Some(p) => b.arg(p),

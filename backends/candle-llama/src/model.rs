@@ -169,12 +169,18 @@ impl WeightSource {
         self.st.get(name).is_ok()
     }
 
-    /// The elements of a tensor of the expected shape and dtype, converted by `read`.
-    fn raw<T>(&self, name: &str, shape: &[usize], dtype: safetensors::Dtype, read: impl Fn(&[u8]) -> T) -> ModelResult<Vec<T>> {
+    /// The tensor `name`, which must have `shape`.
+    fn view(&self, name: &str, shape: &[usize]) -> ModelResult<safetensors::tensor::TensorView<'_>> {
         let view = self.st.get(name).map_err(|_| format!("tensor {name} is missing"))?;
         if view.shape() != shape {
             return Err(format!("tensor {name} has shape {:?}, expected {shape:?}", view.shape()));
         }
+        Ok(view)
+    }
+
+    /// The elements of a tensor of the expected shape and dtype, converted by `read`.
+    fn raw<T>(&self, name: &str, shape: &[usize], dtype: safetensors::Dtype, read: impl Fn(&[u8]) -> T) -> ModelResult<Vec<T>> {
+        let view = self.view(name, shape)?;
         if view.dtype() != dtype {
             return Err(format!("tensor {name} is {:?}, expected {dtype:?}", view.dtype()));
         }
@@ -202,13 +208,9 @@ impl WeightSource {
 
     /// A tensor of the expected shape, on `device` in `dtype`.
     fn load(&self, name: &str, shape: &[usize], device: &Device, dtype: DType) -> ModelResult<Tensor> {
-        let view = self.st.get(name).map_err(|_| format!("tensor {name} is missing"))?;
-        if view.shape() != shape {
-            return Err(format!("tensor {name} has shape {:?}, expected {shape:?}", view.shape()));
-        }
-        let dt = view.dtype();
+        let dt = self.view(name, shape)?.dtype();
         if !matches!(dt, safetensors::Dtype::F16 | safetensors::Dtype::BF16 | safetensors::Dtype::F32) {
-            return Err(format!("tensor {name} is {dt:?}; fp16-cuda reads F16, BF16 and F32 weights"));
+            return Err(format!("tensor {name} is {dt:?}; dense weights are read from F16, BF16 and F32"));
         }
         let t = ctx(self.st.load(name, &Device::Cpu), name)?;
         ctx(t.to_dtype(dtype).and_then(|t| t.to_device(device)), name)
@@ -229,8 +231,7 @@ impl Llama {
         let mut linear = |prefix: &str, parts: &[(&str, usize)], k: usize| -> ModelResult<Linear> {
             match format {
                 WeightFormat::Dense => {
-                    let w = parts.iter().map(|(p, n)| load(&format!("{prefix}.{p}.weight"), &[*n, k])).collect::<ModelResult<Vec<_>>>()?;
-                    Ok(Linear::Dense(if w.len() == 1 { w[0].clone() } else { ctx(Tensor::cat(&w, 0), "fusing layers")? }))
+                    dense_linear(parts.iter().map(|(p, n)| load(&format!("{prefix}.{p}.weight"), &[*n, k])).collect::<ModelResult<Vec<_>>>()?)
                 }
                 WeightFormat::Gptq(cfg) => {
                     let q = parts
@@ -387,11 +388,20 @@ fn quant_to_linear(layers: &[QuantLinear], device: &Device, dtype: DType) -> Mod
             };
         }
     }
-    let dense = layers
-        .iter()
-        .map(|l| ctx(Tensor::from_vec(l.dense_nk(), (l.n, l.k), &Device::Cpu).and_then(|t| t.to_dtype(dtype)).and_then(|t| t.to_device(device)), "decoding GPTQ weights"))
-        .collect::<ModelResult<Vec<_>>>()?;
-    Ok(Linear::Dense(if dense.len() == 1 { dense[0].clone() } else { ctx(Tensor::cat(&dense, 0), "fusing layers")? }))
+    dense_linear(
+        layers
+            .iter()
+            .map(|l| ctx(Tensor::from_vec(l.dense_nk(), (l.n, l.k), &Device::Cpu).and_then(|t| t.to_dtype(dtype)).and_then(|t| t.to_device(device)), "decoding GPTQ weights"))
+            .collect::<ModelResult<Vec<_>>>()?,
+    )
+}
+
+/// Dense layers that read the same input (`[out, in]` each) as one matrix.
+fn dense_linear(mut parts: Vec<Tensor>) -> ModelResult<Linear> {
+    if parts.len() == 1 {
+        return Ok(Linear::Dense(parts.remove(0)));
+    }
+    Ok(Linear::Dense(ctx(Tensor::cat(&parts, 0), "fusing layers")?))
 }
 
 /// Swaps the last dimension's halves with a sign (rotate-half), for tests of the rope layout.

@@ -135,11 +135,14 @@ fn load_error(message: impl Into<String>) -> PluginError {
     PluginError::new(status::MODEL_LOAD, message)
 }
 
-/// A config error: `UNSUPPORTED` for a valid setting this code does not run, else a load
-/// error.
-fn config_error(e: String) -> PluginError {
-    let unsupported = e.contains("not supported");
-    PluginError::new(if unsupported { status::UNSUPPORTED } else { status::MODEL_LOAD }, e)
+/// A failure to open a model: `UNSUPPORTED` for a valid setting this code does not run,
+/// `OUT_OF_MEMORY` when the device ran out, else a load error.
+fn open_error(e: String) -> PluginError {
+    if e.contains("not supported") {
+        PluginError::new(status::UNSUPPORTED, e)
+    } else {
+        model_error(e, status::MODEL_LOAD)
+    }
 }
 
 impl<K: PluginKind> HfModel<K> {
@@ -182,8 +185,8 @@ impl<K: PluginKind> BackendModel for HfModel<K> {
             return Err(load_error(format!("{path}: {} loads a model directory (config.json, tokenizer.json, safetensors)", K::NAME)));
         }
         let (device, dtype) = select_device(params.device)?;
-        let config = config::LlamaConfig::from_dir(dir).map_err(config_error)?;
-        let format = WeightFormat::of_dir(dir).map_err(config_error)?;
+        let config = config::LlamaConfig::from_dir(dir).map_err(open_error)?;
+        let format = WeightFormat::of_dir(dir).map_err(open_error)?;
         match (&format, K::GPTQ) {
             (WeightFormat::Dense, true) => {
                 return Err(PluginError::new(
@@ -217,13 +220,7 @@ impl<K: PluginKind> BackendModel for HfModel<K> {
         };
         check_memory(&device, need, "the model's weights")?;
         let source = model::WeightSource::open(&files).map_err(load_error)?;
-        let llama = Llama::load(config, &source, &format, &device, dtype).map_err(|e| {
-            if e.contains("not supported") {
-                PluginError::new(status::UNSUPPORTED, format!("{path}: {e}"))
-            } else {
-                model_error(format!("{path}: {e}"), status::MODEL_LOAD)
-            }
-        })?;
+        let llama = Llama::load(config, &source, &format, &device, dtype).map_err(|e| open_error(format!("{path}: {e}")))?;
         for w in &llama.warnings {
             eprintln!("libintent {}: warning: {w}", K::NAME);
         }

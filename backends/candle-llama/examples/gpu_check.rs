@@ -5,14 +5,19 @@
 //! relative error of the answer logits. Also writes the prompts' token ids, so that the
 //! PyTorch baseline times exactly the same inputs.
 //!
+//! CUDA graphs: every `--graph-stride`-th query (default 4) is also scored alone, as the
+//! engine scores one query, once eagerly and once through the context's CUDA graphs; the two
+//! must agree, and their times per query are reported.
+//!
 //! `gpu_check --model DIR --plugin-dir DIR --test data/test.jsonl --out DIR [--cpu-stride 8]
 //! [--backend fp16-cuda|gptq-cuda]` (GPTQ weights run in the int4 kernels in F16 and are
 //! decoded for the F32 references). `gpu_check.json` has every query's GPU F16 label.
 //! (run by benches/gpu/fp16_cuda.sh; needs a build with `--features cuda`).
 
 use candle_core::{DType, Device};
+use intent_candle_llama::graphs::GraphStats;
 use intent_candle_llama::model::Llama;
-use intent_candle_llama::HfContext;
+use intent_candle_llama::{select_device, HfContext};
 use intent_core::{open, EngineConfig, ModelManifest, OpenOptions};
 use intent_plugin_abi::BackendContext;
 use std::path::PathBuf;
@@ -24,11 +29,12 @@ struct Args {
     test: PathBuf,
     out: PathBuf,
     cpu_stride: usize,
+    graph_stride: usize,
     backend: String,
 }
 
 fn args() -> Args {
-    let mut a = Args { model: PathBuf::new(), plugin_dir: PathBuf::new(), test: PathBuf::new(), out: PathBuf::from("."), cpu_stride: 8, backend: "fp16-cuda".into() };
+    let mut a = Args { model: PathBuf::new(), plugin_dir: PathBuf::new(), test: PathBuf::new(), out: PathBuf::from("."), cpu_stride: 8, graph_stride: 4, backend: "fp16-cuda".into() };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let v = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -38,6 +44,7 @@ fn args() -> Args {
             "--test" => a.test = v.into(),
             "--out" => a.out = v.into(),
             "--cpu-stride" => a.cpu_stride = v.parse().expect("--cpu-stride N"),
+            "--graph-stride" => a.graph_stride = v.parse().expect("--graph-stride N"),
             "--backend" => a.backend = v,
             _ => panic!("unknown option {flag}"),
         }
@@ -52,6 +59,8 @@ fn score(llama: Arc<Llama>, prefix: &[i32], prompts: &[&[i32]], candidates: &[i3
     let per_batch = 63;
     let n_ctx = longest + per_batch * longest + 16;
     let mut ctx = HfContext::new(llama, n_ctx, per_batch + 1, n_ctx).expect("context");
+    // The batched scores are the eager reference the graphs are compared with.
+    ctx.disable_graphs();
     let pos: Vec<i32> = (0..prefix.len() as i32).collect();
     ctx.eval_tokens(prefix, &pos, &vec![0; prefix.len()], &vec![0; prefix.len()], &[]).expect("prefix");
     let mut out = Vec::with_capacity(prompts.len());
@@ -75,6 +84,38 @@ fn score(llama: Arc<Llama>, prefix: &[i32], prompts: &[&[i32]], candidates: &[i3
         }
     }
     out
+}
+
+/// Answer logits after each prompt scored alone, as the engine scores one query (the
+/// prefix in sequence 0, the query in sequence 1), with or without CUDA graphs; also the
+/// median seconds per query and what the graphs did.
+fn score_alone(llama: Arc<Llama>, prefix: &[i32], prompts: &[&[i32]], candidates: &[i32], graphs: bool) -> (Vec<Vec<f32>>, f64, GraphStats) {
+    let longest = prompts.iter().map(|p| p.len()).max().unwrap_or(0);
+    let mut ctx = HfContext::new(llama, longest + 16, 2, longest + 16).expect("context");
+    if !graphs {
+        ctx.disable_graphs();
+    }
+    let pos: Vec<i32> = (0..prefix.len() as i32).collect();
+    ctx.eval_tokens(prefix, &pos, &vec![0; prefix.len()], &vec![0; prefix.len()], &[]).expect("prefix");
+    let mut out = Vec::with_capacity(prompts.len());
+    let mut times = Vec::with_capacity(prompts.len());
+    for p in prompts {
+        let rest = &p[prefix.len()..];
+        let t0 = std::time::Instant::now();
+        ctx.seq_copy(0, 1, -1, -1).expect("copy");
+        let poss: Vec<i32> = (0..rest.len()).map(|i| (prefix.len() + i) as i32).collect();
+        let mut outs = vec![0u8; rest.len()];
+        *outs.last_mut().expect("a query of at least one token") = 1;
+        out.push(ctx.eval_tokens(rest, &poss, &vec![1; rest.len()], &outs, candidates).expect("eval"));
+        ctx.seq_remove(1, -1, -1).expect("remove");
+        times.push(t0.elapsed().as_secs_f64());
+    }
+    times.sort_by(f64::total_cmp);
+    let (stats, failure) = ctx.graph_stats();
+    if let Some(f) = failure {
+        println!("CUDA graphs were off: {f}");
+    }
+    (out, times[times.len() / 2], stats)
 }
 
 fn argmax(v: &[f32]) -> usize {
@@ -153,11 +194,15 @@ fn main() {
 
     let all: Vec<&[i32]> = prompts.iter().map(Vec::as_slice).collect();
     let strided: Vec<&[i32]> = all.iter().copied().step_by(a.cpu_stride).collect();
-    let cuda = Device::new_cuda(0).expect("CUDA device 0");
+    let (cuda, _) = select_device(0).expect("CUDA device 0");
     let load = |d: &Device, t: DType| Arc::new(Llama::load_dir(&a.model, d, t).expect("load"));
     let t0 = std::time::Instant::now();
-    let gpu16 = score(load(&cuda, DType::F16), prefix, &all, &candidates);
+    let gpu16_model = load(&cuda, DType::F16);
+    let gpu16 = score(Arc::clone(&gpu16_model), prefix, &all, &candidates);
     let t_gpu16 = t0.elapsed().as_secs_f64();
+    let alone: Vec<&[i32]> = all.iter().copied().step_by(a.graph_stride).collect();
+    let (eager_alone, eager_s, _) = score_alone(Arc::clone(&gpu16_model), prefix, &alone, &candidates, false);
+    let (graph_alone, graph_s, stats) = score_alone(gpu16_model, prefix, &alone, &candidates, true);
     let gpu32 = score(load(&cuda, DType::F32), prefix, &all, &candidates);
     let t1 = std::time::Instant::now();
     let cpu32 = score(load(&Device::Cpu, DType::F32), prefix, &strided, &candidates);
@@ -168,6 +213,7 @@ fn main() {
         compare("GPU F16 vs GPU F32 (whole test split)", &gpu16, &gpu32),
         compare(&format!("GPU F16 vs CPU F32 (every {}th query)", a.cpu_stride), &gpu16_strided, &cpu32),
         compare(&format!("GPU F32 vs CPU F32 (every {}th query)", a.cpu_stride), &gpu32_strided, &cpu32),
+        compare(&format!("GPU F16 one query at a time: CUDA graphs vs eager (every {}th query)", a.graph_stride), &graph_alone, &eager_alone),
     ];
     let correct = gpu16.iter().zip(&rows).filter(|(l, (_, label))| labels[argmax(l)] == label).count();
     let accuracy = correct as f64 / rows.len() as f64;
@@ -179,11 +225,23 @@ fn main() {
     println!();
     println!("GPU F16 accuracy on the test split (answer tokens only): {:.2}% of {}", accuracy * 100.0, rows.len());
     println!("scoring time: GPU F16 {t_gpu16:.1} s for {} prompts; CPU F32 {t_cpu:.1} s for {}", all.len(), strided.len());
+    println!(
+        "one query at a time (GPU F16, median of {}): eager {:.2} ms, CUDA graphs {:.2} ms; graphs: {} warm-ups, {} captures, {} replays, {} eager",
+        alone.len(),
+        eager_s * 1e3,
+        graph_s * 1e3,
+        stats.warmups,
+        stats.captures,
+        stats.replays,
+        stats.eager
+    );
     let json = serde_json::json!({
         "queries": rows.len(),
         "prefix_tokens": prefix_len,
         "gpu_f16_accuracy": accuracy,
         "gpu_f16_labels": gpu16.iter().map(|l| labels[argmax(l)]).collect::<Vec<_>>(),
+        "one_query_ms": { "eager": eager_s * 1e3, "cuda_graphs": graph_s * 1e3, "queries": alone.len() },
+        "graphs": { "warmups": stats.warmups, "captures": stats.captures, "replays": stats.replays, "eager": stats.eager },
         "comparisons": comparisons.iter().map(|c| serde_json::json!({
             "name": c.name, "queries": c.n, "label_agreement": c.agreement,
             "relative_logit_error_median": c.rel_err_median, "relative_logit_error_max": c.rel_err_max,

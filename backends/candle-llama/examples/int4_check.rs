@@ -7,12 +7,17 @@
 //! not write fails the check; the result is compared with an F32 product of the decoded
 //! weights (relative error, Frobenius norm, at most 1e-3).
 //!
+//! Speed: each layer shape of the models at 1, 16 and 64 rows, through the fused kernel and
+//! through the decoded weights and cuBLAS (the path above the fused kernel's limit), against
+//! the dense F16 layer; the crossover between the two int4 paths is read from these.
+//!
 //! `int4_check [--out DIR]` writes `int4-check.json` (needs a build with `--features cuda`).
 
 use candle_core::cuda_backend::cudarc::driver::sys::CUevent_flags;
 use candle_core::{DType, Device, Tensor};
 use half::f16;
-use intent_candle_llama::int4::{Int4Linear, MAX_FUSED_ROWS};
+use intent_candle_llama::int4::{Int4Linear, Int4Scratch, MAX_FUSED_ROWS};
+use std::sync::Arc;
 use intent_gptq_format::QuantLinear;
 use serde_json::json;
 
@@ -56,11 +61,16 @@ fn random_layer(k: usize, n: usize, gs: usize, act_order: bool, rng: &mut Rng) -
     }
 }
 
-fn check(dev: &Device, m: usize, k: usize, n: usize, gs: usize, act: bool, rng: &mut Rng) -> serde_json::Value {
+/// The widest layer of the checks (Llama-3.2-1B's gate and up projections) and the deepest
+/// (its down projection).
+const MAX_N: usize = 16384;
+const MAX_K: usize = 8192;
+
+fn check(dev: &Device, scratch: &Arc<Int4Scratch>, m: usize, k: usize, n: usize, gs: usize, act: bool, rng: &mut Rng) -> serde_json::Value {
     let Device::Cuda(cuda) = dev else { unreachable!() };
     let layer = random_layer(k, n, gs, act, rng);
     let packed = layer.repack_int4().expect("repack");
-    let lin = Int4Linear::new(&packed, cuda).expect("upload");
+    let lin = Int4Linear::new(&packed, cuda, scratch).expect("upload");
     let x: Vec<f16> = (0..m * k).map(|_| f16::from_f32(rng.uniform() * 2.0 - 1.0)).collect();
     let stream = cuda.cuda_stream();
     let got: Vec<f16> = if m <= MAX_FUSED_ROWS {
@@ -117,10 +127,11 @@ fn time_us(dev: &Device, reps: usize, mut f: impl FnMut()) -> f64 {
     times[reps / 2]
 }
 
-fn speed(dev: &Device, m: usize, k: usize, n: usize, gs: usize, act: bool, copy_gbs: f64, rng: &mut Rng) -> serde_json::Value {
+#[allow(clippy::too_many_arguments)]
+fn speed(dev: &Device, scratch: &Arc<Int4Scratch>, m: usize, k: usize, n: usize, gs: usize, act: bool, copy_gbs: f64, rng: &mut Rng) -> serde_json::Value {
     let Device::Cuda(cuda) = dev else { unreachable!() };
     let layer = random_layer(k, n, gs, act, rng);
-    let lin = Int4Linear::new(&layer.repack_int4().unwrap(), cuda).unwrap();
+    let lin = Int4Linear::new(&layer.repack_int4().unwrap(), cuda, scratch).unwrap();
     let stream = cuda.cuda_stream();
     let xs = stream.clone_htod(&vec![f16::from_f32(0.5); m * k]).unwrap();
     let mut y = stream.clone_htod(&vec![f16::ZERO; m * n]).unwrap();
@@ -131,14 +142,18 @@ fn speed(dev: &Device, m: usize, k: usize, n: usize, gs: usize, act: bool, copy_
     let f16_us = time_us(dev, 200, || {
         let _ = x.matmul(&w.t().unwrap()).unwrap();
     });
+    let xt = Tensor::full(f16::from_f32(0.5), (m, k), dev).unwrap();
+    let dequant_us = time_us(dev, 50, || {
+        let _ = lin.forward_dequantized(&xt).unwrap();
+    });
     let bytes = lin.bytes() as f64 + (m * k * 2 + m * n * 2) as f64;
     let gbs = bytes / int4_us / 1e3;
     println!(
-        "{m:>3} x {k:>5} x {n:>5}: int4 {int4_us:7.1} us ({gbs:6.0} GB/s, {:4.0}% of copy), f16 cuBLAS {f16_us:7.1} us, f16/int4 {:.2}",
+        "{m:>3} x {k:>5} x {n:>5}: int4 {int4_us:7.1} us ({gbs:6.0} GB/s, {:4.0}% of copy), decoded + cuBLAS {dequant_us:7.1} us, f16 cuBLAS {f16_us:7.1} us, f16/int4 {:.2}",
         100.0 * gbs / copy_gbs,
         f16_us / int4_us
     );
-    json!({ "m": m, "k": k, "n": n, "group_size": gs, "act_order": act, "int4_us": int4_us, "f16_us": f16_us,
+    json!({ "m": m, "k": k, "n": n, "group_size": gs, "act_order": act, "int4_us": int4_us, "f16_us": f16_us, "dequant_cublas_us": dequant_us,
             "int4_gbs": gbs, "fraction_of_copy": gbs / copy_gbs, "f16_over_int4": f16_us / int4_us })
 }
 
@@ -164,26 +179,31 @@ fn main() {
     }
     let dev = Device::new_cuda(0).expect("CUDA device 0");
     let mut rng = Rng(42);
+    let Device::Cuda(cuda) = &dev else { unreachable!() };
+    let scratch = Int4Scratch::new(cuda, MAX_K, MAX_N).expect("int4 workspace");
     println!("correctness (fresh random inputs, output poisoned with NaN first):");
     let mut checks = Vec::new();
     for &(k, n, gs) in &[(576, 960, 64), (576, 576, 64), (1536, 576, 64), (576, 3072, 32), (2048, 3072, 128), (8192, 2048, 128), (2048, 512, 2048), (96, 32, 32)] {
         for &m in &[1, 7, 16, 17, 33, 48, 64, 65, 130] {
             for act in [false, true] {
-                checks.push(check(&dev, m, k, n, gs, act, &mut rng));
+                checks.push(check(&dev, &scratch, m, k, n, gs, act, &mut rng));
             }
         }
     }
-    let failed = checks.iter().filter(|c| c["ok"] != true).count();
+    // Every launch leaves the split-K workspace as it found it: zero.
+    let clean = scratch.is_clean().expect("reading the workspace back");
+    println!("split-K workspace left at zero: {clean}");
+    let failed = checks.iter().filter(|c| c["ok"] != true).count() + usize::from(!clean);
     let copy = copy_bandwidth(&dev);
     println!("device-to-device copy: {copy:.0} GB/s");
     println!("speed (medians of 200, CUDA events; Llama-3.2-1B and SmolLM2-135M layer shapes):");
     let mut speeds = Vec::new();
     for &(k, n, gs) in &[(2048, 3072, 128), (2048, 2048, 128), (2048, 16384, 128), (8192, 2048, 128), (576, 960, 64), (576, 3072, 64), (1536, 576, 64)] {
-        for &m in &[1, 16, 64] {
-            speeds.push(speed(&dev, m, k, n, gs, true, copy, &mut rng));
+        for &m in &[1, 16, 32, 64] {
+            speeds.push(speed(&dev, &scratch, m, k, n, gs, true, copy, &mut rng));
         }
     }
-    let report = json!({ "checks": checks, "failed": failed, "copy_gbs": copy, "speed": speeds });
+    let report = json!({ "checks": checks, "failed": failed, "workspace_clean": clean, "copy_gbs": copy, "speed": speeds });
     std::fs::create_dir_all(&out).unwrap();
     std::fs::write(out.join("int4-check.json"), serde_json::to_string_pretty(&report).unwrap()).unwrap();
     println!("{} checks, {failed} failed", checks.len());

@@ -12,34 +12,25 @@
 // - Scales and (1024 + zero) as f16, [group][nb][l/4][j]: one 8-byte load per lane per group.
 // - perm (act-order): sorted row k' is input column perm[k'] of x.
 //
-// One block of 8 warps per column block; the warps split the rows and their partial sums
-// meet in shared memory. MT (1-4) is the number of 16-row tiles of x (M <= 16 MT).
+// Grid: one block of 8 warps per column block and K slice (split-K). A block first puts
+// all its weight loads in flight (up to MAX_U 16-byte loads per lane), then gathers the
+// activations of its K slice into shared memory once (through the act-order permutation),
+// then multiplies. The 8 warps' partial sums meet in shared memory; with more than one
+// slice, the blocks of a column block add theirs into an f32 workspace and the last one to
+// finish (a counter per column block) writes the f16 output and leaves workspace and
+// counter at zero for the next launch. MT (1-4) is the number of 16-row tiles of x
+// (M <= 16 MT).
 #include <cuda_fp16.h>
 #include <stdint.h>
 
 #define WARPS 8
-
-__device__ __forceinline__ uint32_t pack_half2(half a, half b) {
-    return (uint32_t)__half_as_ushort(a) | ((uint32_t)__half_as_ushort(b) << 16);
-}
+#define MAX_U 4
 
 __device__ __forceinline__ void mma_16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
     asm volatile(
         "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-}
-
-// Two f16 values of row `r` of x at (sorted) columns c and c + 1.
-template <bool PERM>
-__device__ __forceinline__ uint32_t load_x2(const half* __restrict__ x, const int* __restrict__ perm, int M, int K, int r, int c) {
-    if (r >= M) return 0;
-    const half* row = x + (size_t)r * K;
-    if (PERM) {
-        int2 p = __ldg(reinterpret_cast<const int2*>(perm + c));
-        return pack_half2(row[p.x], row[p.y]);
-    }
-    return __ldg(reinterpret_cast<const uint32_t*>(row + c));
 }
 
 __device__ __forceinline__ uint32_t dequant_pair(uint32_t word, int shift, uint32_t zero2, uint32_t scale2) {
@@ -49,13 +40,59 @@ __device__ __forceinline__ uint32_t dequant_pair(uint32_t word, int shift, uint3
     return *reinterpret_cast<uint32_t*>(&w);
 }
 
+// Two f16 values of the staged activations (row r, slice column c), or zeros past row M.
+__device__ __forceinline__ uint32_t smem_x2(const half* xs, int stride, int M, int r, int c) {
+    return r < M ? *reinterpret_cast<const uint32_t*>(xs + r * stride + c) : 0u;
+}
+
 template <int MT, bool PERM>
 __device__ void int4_mm(const half* __restrict__ x, const uint4* __restrict__ w, const uint2* __restrict__ scales,
-                        const uint2* __restrict__ zeros, const int* __restrict__ perm, half* __restrict__ y, int M, int K,
-                        int N, int group_size) {
+                        const uint2* __restrict__ zeros, const int* __restrict__ perm, half* __restrict__ y,
+                        float* __restrict__ ws, unsigned* __restrict__ counters, int M, int K, int N, int group_size,
+                        int slice_kbs) {
+    extern __shared__ __align__(16) half xs[];  // M rows x stride
+    __shared__ float red[MT * 16][32];
+    __shared__ int last;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int gid = lane >> 2, tig = lane & 3;
     const int nb = blockIdx.x, nbs = N / 32, kbs = K / 32;
+    const int kb0 = blockIdx.y * slice_kbs, kb1 = min(kbs, kb0 + slice_kbs);
+    const int stride = slice_kbs * 32 + 8;  // the 8 spread rows over the banks
+
+    // 1. Every weight, scale and zero load of this warp in flight at once.
+    uint4 wv[MAX_U];
+    uint2 sv[MAX_U], zv[MAX_U];
+    const uint4* wp = w + (size_t)nb * kbs * 32 + lane;
+#pragma unroll
+    for (int u = 0; u < MAX_U; ++u) {
+        const int kb = kb0 + warp + WARPS * u;
+        if (kb < kb1) {
+            wv[u] = __ldg(wp + (size_t)kb * 32);
+            const size_t at = ((size_t)(kb * 32 / group_size) * nbs + nb) * 8 + gid;
+            sv[u] = __ldg(scales + at);
+            zv[u] = __ldg(zeros + at);
+        }
+    }
+
+    // 2. The slice's activations into shared memory, gathered in sorted row order.
+    const int cols = (kb1 - kb0) * 32;
+    if (PERM) {
+        for (int i = threadIdx.x; i < M * cols; i += blockDim.x) {
+            const int r = i / cols, c = i - r * cols;
+            xs[r * stride + c] = x[(size_t)r * K + __ldg(perm + kb0 * 32 + c)];
+        }
+    } else {
+        const int vecs = cols / 8;
+        for (int i = threadIdx.x; i < M * vecs; i += blockDim.x) {
+            const int r = i / vecs, v = i - r * vecs;
+            *reinterpret_cast<uint4*>(xs + r * stride + v * 8) =
+                __ldg(reinterpret_cast<const uint4*>(x + (size_t)r * K + kb0 * 32) + v);
+        }
+    }
+    for (int i = threadIdx.x; i < MT * 16 * 32; i += blockDim.x) (&red[0][0])[i] = 0.f;
+    __syncthreads();
+
+    // 3. Dequantize in registers and multiply.
     float acc[MT][4][4];
 #pragma unroll
     for (int m = 0; m < MT; ++m)
@@ -63,41 +100,32 @@ __device__ void int4_mm(const half* __restrict__ x, const uint4* __restrict__ w,
         for (int j = 0; j < 4; ++j)
 #pragma unroll
             for (int i = 0; i < 4; ++i) acc[m][j][i] = 0.f;
-
-    const uint4* wp = w + (size_t)nb * kbs * 32 + lane;
-    int group = -1;
-    uint32_t s2[4], z2[4];
-    int kb = warp;
-    uint4 next = kb < kbs ? __ldg(wp + (size_t)kb * 32) : make_uint4(0, 0, 0, 0);
-    for (; kb < kbs; kb += WARPS) {
-        const uint4 cur = next;
-        if (kb + WARPS < kbs) next = __ldg(wp + (size_t)(kb + WARPS) * 32);
-        const int g = kb * 32 / group_size;
-        if (g != group) {
-            group = g;
-            const size_t at = ((size_t)g * nbs + nb) * 8 + gid;
-            const uint2 s = __ldg(scales + at), z = __ldg(zeros + at);
-            const uint32_t sv[2] = {s.x, s.y}, zv[2] = {z.x, z.y};
+    const bool worked = kb0 + warp < kb1;
 #pragma unroll
-            for (int j = 0; j < 4; ++j) {
-                const uint32_t sh = (sv[j >> 1] >> (16 * (j & 1))) & 0xFFFFu;
-                const uint32_t zh = (zv[j >> 1] >> (16 * (j & 1))) & 0xFFFFu;
-                s2[j] = sh | (sh << 16);
-                z2[j] = zh | (zh << 16);
-            }
+    for (int u = 0; u < MAX_U; ++u) {
+        const int kb = kb0 + warp + WARPS * u;
+        if (kb >= kb1) break;
+        uint32_t s2[4], z2[4];
+        const uint32_t sw[2] = {sv[u].x, sv[u].y}, zw[2] = {zv[u].x, zv[u].y};
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+            const uint32_t sh = (sw[j >> 1] >> (16 * (j & 1))) & 0xFFFFu;
+            const uint32_t zh = (zw[j >> 1] >> (16 * (j & 1))) & 0xFFFFu;
+            s2[j] = sh | (sh << 16);
+            z2[j] = zh | (zh << 16);
         }
-        const uint32_t words[4] = {cur.x, cur.y, cur.z, cur.w};
+        const uint32_t words[4] = {wv[u].x, wv[u].y, wv[u].z, wv[u].w};
 #pragma unroll
         for (int s = 0; s < 2; ++s) {
-            const int c = kb * 32 + s * 16 + 2 * tig;
+            const int c = (kb - kb0) * 32 + s * 16 + 2 * tig;
             uint32_t a[MT][4];
 #pragma unroll
             for (int m = 0; m < MT; ++m) {
                 const int r = m * 16 + gid;
-                a[m][0] = load_x2<PERM>(x, perm, M, K, r, c);
-                a[m][1] = load_x2<PERM>(x, perm, M, K, r + 8, c);
-                a[m][2] = load_x2<PERM>(x, perm, M, K, r, c + 8);
-                a[m][3] = load_x2<PERM>(x, perm, M, K, r + 8, c + 8);
+                a[m][0] = smem_x2(xs, stride, M, r, c);
+                a[m][1] = smem_x2(xs, stride, M, r + 8, c);
+                a[m][2] = smem_x2(xs, stride, M, r, c + 8);
+                a[m][3] = smem_x2(xs, stride, M, r + 8, c + 8);
             }
 #pragma unroll
             for (int j = 0; j < 4; ++j) {
@@ -109,31 +137,55 @@ __device__ void int4_mm(const half* __restrict__ x, const uint4* __restrict__ w,
         }
     }
 
-    __shared__ float red[MT * 16][32];
-    for (int i = threadIdx.x; i < MT * 16 * 32; i += blockDim.x) (&red[0][0])[i] = 0.f;
+    // 4. The warps' partial sums.
+    if (worked) {
+#pragma unroll
+        for (int m = 0; m < MT; ++m)
+#pragma unroll
+            for (int j = 0; j < 4; ++j) {
+                const int r = m * 16 + gid, col = j * 8 + 2 * tig;
+                if (r < M) {
+                    atomicAdd(&red[r][col], acc[m][j][0]);
+                    atomicAdd(&red[r][col + 1], acc[m][j][1]);
+                }
+                if (r + 8 < M) {
+                    atomicAdd(&red[r + 8][col], acc[m][j][2]);
+                    atomicAdd(&red[r + 8][col + 1], acc[m][j][3]);
+                }
+            }
+    }
     __syncthreads();
-#pragma unroll
-    for (int m = 0; m < MT; ++m)
-#pragma unroll
-        for (int j = 0; j < 4; ++j) {
-            const int r = m * 16 + gid, col = j * 8 + 2 * tig;
-            atomicAdd(&red[r][col], acc[m][j][0]);
-            atomicAdd(&red[r][col + 1], acc[m][j][1]);
-            atomicAdd(&red[r + 8][col], acc[m][j][2]);
-            atomicAdd(&red[r + 8][col + 1], acc[m][j][3]);
+
+    // 5. One slice: write. Several: add into the workspace; the last block writes.
+    if (gridDim.y == 1) {
+        for (int i = threadIdx.x; i < M * 32; i += blockDim.x) {
+            const int r = i / 32, col = i % 32;
+            y[(size_t)r * N + nb * 32 + col] = __float2half(red[r][col]);
         }
-    __syncthreads();
+        return;
+    }
     for (int i = threadIdx.x; i < M * 32; i += blockDim.x) {
         const int r = i / 32, col = i % 32;
-        y[(size_t)r * N + nb * 32 + col] = __float2half(red[r][col]);
+        atomicAdd(ws + (size_t)r * N + nb * 32 + col, red[r][col]);
     }
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(counters + nb, 1u) == gridDim.y - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    for (int i = threadIdx.x; i < M * 32; i += blockDim.x) {
+        const int r = i / 32, col = i % 32;
+        y[(size_t)r * N + nb * 32 + col] = __float2half(atomicExch(ws + (size_t)r * N + nb * 32 + col, 0.f));
+    }
+    if (threadIdx.x == 0) counters[nb] = 0;
 }
 
 #define INT4_MM(MT, PERM, NAME)                                                                                        \
     extern "C" __global__ void __launch_bounds__(WARPS * 32)                                                           \
-        NAME(const half* x, const uint4* w, const uint2* scales, const uint2* zeros, const int* perm, half* y, int M, \
-             int K, int N, int group_size) {                                                                           \
-        int4_mm<MT, PERM>(x, w, scales, zeros, perm, y, M, K, N, group_size);                                          \
+        NAME(const half* x, const uint4* w, const uint2* scales, const uint2* zeros, const int* perm, half* y,        \
+             float* ws, unsigned* counters, int M, int K, int N, int group_size, int slice_kbs) {                      \
+        int4_mm<MT, PERM>(x, w, scales, zeros, perm, y, ws, counters, M, K, N, group_size, slice_kbs);                 \
     }
 
 INT4_MM(1, false, int4_mm_m16)
@@ -144,6 +196,18 @@ INT4_MM(1, true, int4_mm_m16_perm)
 INT4_MM(2, true, int4_mm_m32_perm)
 INT4_MM(3, true, int4_mm_m48_perm)
 INT4_MM(4, true, int4_mm_m64_perm)
+
+// Act-order activations in sorted row order, once per call: out[r][k'] = x[r][perm[k']]
+// (M x K), so that the blocks of int4_mm, which all read the same activations, read them
+// with 16-byte loads instead of gathering them one f16 at a time.
+extern "C" __global__ void int4_gather(const half* __restrict__ x, const int* __restrict__ perm, half* __restrict__ out,
+                                       int M, int K) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < M * K) {
+        const int r = i / K, c = i - r * K;
+        out[i] = x[(size_t)r * K + __ldg(perm + c)];
+    }
+}
 
 // Decodes the weights to f16 in checkpoint row order, out[row][col] (K x N), for batches
 // too large for int4_mm, which then go through cuBLAS. One thread per lane-word: grid

@@ -6,6 +6,7 @@
 //! in one, gate and up in one.
 
 use crate::config::LlamaConfig;
+use crate::graphs::ForwardGraphs;
 use intent_gptq_format::{GptqConfig, PackedTensors, QuantLinear};
 use candle_core::{DType, Device, Module, Tensor};
 use std::path::Path;
@@ -106,6 +107,9 @@ pub struct Llama {
     /// Notes from loading (a checkpoint's mislabelled zero points).
     pub warnings: Vec<String>,
     inv_freq: Vec<f64>,
+    /// Forward passes share the device's stream: they hold this for reading, and a CUDA
+    /// graph capture holds it for writing, so that no other thread's work lands in a graph.
+    pub(crate) stream_lock: std::sync::RwLock<()>,
 }
 
 /// Where a batch's keys and values go, and what it attends to.
@@ -227,6 +231,8 @@ impl Llama {
         let (q_out, kv_out) = (c.num_attention_heads * c.head_dim, c.num_key_value_heads * c.head_dim);
         let load = |name: &str, shape: &[usize]| source.load(name, shape, device, dtype);
         let mut warnings = Vec::new();
+        let mut scratch = ScratchSlot::default();
+        let max_kn = (h.max(q_out).max(f), (q_out + 2 * kv_out).max(2 * f).max(h));
         // Layers that read the same input, as (name, outputs), fused into one matrix.
         let mut linear = |prefix: &str, parts: &[(&str, usize)], k: usize| -> ModelResult<Linear> {
             match format {
@@ -238,7 +244,7 @@ impl Llama {
                         .iter()
                         .map(|(p, n)| source.quant_linear(&format!("{prefix}.{p}"), k, *n, cfg, &mut warnings))
                         .collect::<ModelResult<Vec<_>>>()?;
-                    quant_to_linear(&q, device, dtype)
+                    quant_to_linear(&q, device, dtype, max_kn, &mut scratch)
                 }
             }
         };
@@ -272,7 +278,19 @@ impl Llama {
                 .map(|b| tensor_bytes(&b.input_norm) + tensor_bytes(&b.post_norm) + b.qkv.bytes() + b.o.bytes() + b.gate_up.bytes() + b.down.bytes())
                 .sum::<u64>();
         let inv_freq = config.rope_inv_freq();
-        Ok(Llama { config, device: device.clone(), dtype, embed, lm_head, blocks, norm, weight_bytes, warnings, inv_freq })
+        Ok(Llama {
+            config,
+            device: device.clone(),
+            dtype,
+            embed,
+            lm_head,
+            blocks,
+            norm,
+            weight_bytes,
+            warnings,
+            inv_freq,
+            stream_lock: std::sync::RwLock::new(()),
+        })
     }
 
     /// Loads the model of a directory (`config.json` and safetensors).
@@ -297,44 +315,56 @@ impl Llama {
         Ok(KvCache { k, v, n_cells })
     }
 
-    /// cos and sin of the rotary embedding at the given positions, `(n, head_dim / 2)`.
-    fn rope_tables(&self, positions: &[i32]) -> candle_core::Result<(Tensor, Tensor)> {
+    /// What the host computes for a batch: its token ids, the rotary embedding's cos and sin
+    /// at its positions (`(t, head_dim / 2)`, F32), the mask, the output rows and candidates.
+    pub(crate) fn host_inputs(&self, plan: &BatchPlan<'_>) -> HostInputs {
         let half = self.inv_freq.len();
-        let mut cos = Vec::with_capacity(positions.len() * half);
-        let mut sin = Vec::with_capacity(positions.len() * half);
-        for &p in positions {
+        let mut cos = Vec::with_capacity(plan.positions.len() * half);
+        let mut sin = Vec::with_capacity(plan.positions.len() * half);
+        for &p in plan.positions {
             for &f in &self.inv_freq {
                 let a = p as f64 * f;
                 cos.push(a.cos() as f32);
                 sin.push(a.sin() as f32);
             }
         }
-        let shape = (positions.len(), half);
-        let cos = Tensor::from_vec(cos, shape, &self.device)?.to_dtype(self.dtype)?;
-        let sin = Tensor::from_vec(sin, shape, &self.device)?.to_dtype(self.dtype)?;
-        Ok((cos, sin))
+        HostInputs { tokens: plan.tokens.to_vec(), cos, sin, mask: plan.mask.to_vec(), rows: plan.outputs.to_vec(), candidates: plan.candidates.to_vec() }
     }
 
     /// Evaluates a batch: writes its keys and values into `cache` and returns the logits of
-    /// the candidate tokens at the output rows, `(outputs, candidates)` in F32.
-    pub fn forward(&self, cache: &mut KvCache, plan: &BatchPlan<'_>) -> ModelResult<Vec<f32>> {
-        ctx(self.forward_inner(cache, plan), "forward pass")
+    /// the candidate tokens at the output rows, `(outputs, candidates)` in F32. On CUDA a
+    /// batch shape seen before runs as a CUDA graph (see [`ForwardGraphs`]).
+    pub fn forward(&self, cache: &mut KvCache, plan: &BatchPlan<'_>, graphs: &mut ForwardGraphs) -> ModelResult<Vec<f32>> {
+        let host = self.host_inputs(plan);
+        if let Some(result) = graphs.run(self, cache, plan, &host) {
+            return result;
+        }
+        let _shared = self.stream_lock.read().unwrap_or_else(|e| e.into_inner());
+        let run = || -> candle_core::Result<Vec<f32>> {
+            let inputs = DeviceInputs::upload(&host, plan, &self.device)?;
+            match self.layers(cache, plan, &inputs)? {
+                Some(logits) => logits.flatten_all()?.to_vec1::<f32>(),
+                None => Ok(Vec::new()),
+            }
+        };
+        ctx(run(), "forward pass")
     }
 
-    fn forward_inner(&self, cache: &mut KvCache, plan: &BatchPlan<'_>) -> candle_core::Result<Vec<f32>> {
+    /// The forward pass over inputs already on the device: the cache writes, and the
+    /// candidate logits at the output rows (`None` when no rows or no candidates are asked
+    /// for). Only device work: no copies from or to the host, so that it can be captured.
+    pub(crate) fn layers(&self, cache: &KvCache, plan: &BatchPlan<'_>, inputs: &DeviceInputs) -> candle_core::Result<Option<Tensor>> {
         let c = &self.config;
         let t = plan.tokens.len();
         let n = plan.n_cells;
         let (nh, nkv, hd) = (c.num_attention_heads, c.num_key_value_heads, c.head_dim);
         let groups = nh / nkv;
-        let dev = &self.device;
-        let tokens = Tensor::from_slice(plan.tokens, t, dev)?;
-        let (cos, sin) = self.rope_tables(plan.positions)?;
-        let mask = Tensor::from_slice(plan.mask, (t, 1, n), dev)?;
+        let cos = inputs.cos.to_dtype(self.dtype)?;
+        let sin = inputs.sin.to_dtype(self.dtype)?;
         let scale = 1.0 / (hd as f64).sqrt();
         let eps = c.rms_norm_eps as f32;
 
-        let mut x = self.embed.index_select(&tokens, 0)?;
+        let mut x = self.embed.index_select(&inputs.tokens, 0)?;
         for (l, b) in self.blocks.iter().enumerate() {
             let h = candle_nn::ops::rms_norm(&x, &b.input_norm, eps)?;
             let qkv = b.qkv.forward(&h)?;
@@ -350,7 +380,7 @@ impl Llama {
             // Queries grouped by the KV head they share: (nkv, t * groups, hd).
             let q = q.reshape((t, nkv, groups, hd))?.transpose(0, 1)?.contiguous()?.reshape((nkv, t * groups, hd))?;
             let scores = (q.matmul(&keys.t()?)? * scale)?.to_dtype(DType::F32)?;
-            let scores = scores.reshape((nkv, t, groups, n))?.broadcast_add(&mask)?;
+            let scores = scores.reshape((nkv, t, groups, n))?.broadcast_add(&inputs.mask)?;
             let probs = candle_nn::ops::softmax_last_dim(&scores)?.to_dtype(self.dtype)?;
             let attn = probs.reshape((nkv, t * groups, n))?.matmul(&values)?;
             let attn = attn.reshape((nkv, t, groups, hd))?.transpose(0, 1)?.contiguous()?.reshape((t, nh * hd))?;
@@ -359,27 +389,96 @@ impl Llama {
             let act = candle_nn::ops::swiglu(&b.gate_up.forward(&h)?)?;
             x = (x + b.down.forward(&act)?)?;
         }
-        if plan.outputs.is_empty() || plan.candidates.is_empty() {
-            return Ok(Vec::new());
-        }
-        let rows = Tensor::from_slice(plan.outputs, plan.outputs.len(), dev)?;
-        let x = candle_nn::ops::rms_norm(&x.index_select(&rows, 0)?, &self.norm, eps)?;
-        let cand = Tensor::from_slice(plan.candidates, plan.candidates.len(), dev)?;
-        let head = self.lm_head.index_select(&cand, 0)?;
-        let logits = x.matmul(&head.t()?)?.to_dtype(DType::F32)?;
-        logits.flatten_all()?.to_vec1::<f32>()
+        let Some((rows, cand)) = &inputs.rows_candidates else {
+            return Ok(None);
+        };
+        let x = candle_nn::ops::rms_norm(&x.index_select(rows, 0)?, &self.norm, eps)?;
+        let head = self.lm_head.index_select(cand, 0)?;
+        Ok(Some(x.matmul(&head.t()?)?.to_dtype(DType::F32)?))
     }
 }
 
+/// A batch's inputs as the host computes them ([`Llama::host_inputs`]).
+pub(crate) struct HostInputs {
+    pub(crate) tokens: Vec<u32>,
+    pub(crate) cos: Vec<f32>,
+    pub(crate) sin: Vec<f32>,
+    pub(crate) mask: Vec<f32>,
+    pub(crate) rows: Vec<u32>,
+    pub(crate) candidates: Vec<u32>,
+}
+
+/// A batch's inputs on the device, the tensors [`Llama::layers`] reads: token ids `(t)`,
+/// cos and sin `(t, head_dim / 2)` in F32, the mask `(t, 1, n_cells)`, and the output rows
+/// and candidate ids when logits are asked for.
+pub(crate) struct DeviceInputs {
+    pub(crate) tokens: Tensor,
+    pub(crate) cos: Tensor,
+    pub(crate) sin: Tensor,
+    pub(crate) mask: Tensor,
+    pub(crate) rows_candidates: Option<(Tensor, Tensor)>,
+}
+
+impl DeviceInputs {
+    /// Fresh tensors holding `host`.
+    fn upload(host: &HostInputs, plan: &BatchPlan<'_>, dev: &Device) -> candle_core::Result<DeviceInputs> {
+        let t = plan.tokens.len();
+        let half = host.cos.len() / t.max(1);
+        let rows_candidates = if host.rows.is_empty() || host.candidates.is_empty() {
+            None
+        } else {
+            Some((Tensor::from_slice(&host.rows, host.rows.len(), dev)?, Tensor::from_slice(&host.candidates, host.candidates.len(), dev)?))
+        };
+        Ok(DeviceInputs {
+            tokens: Tensor::from_slice(&host.tokens, t, dev)?,
+            cos: Tensor::from_slice(&host.cos, (t, half), dev)?,
+            sin: Tensor::from_slice(&host.sin, (t, half), dev)?,
+            mask: Tensor::from_slice(&host.mask, (t, 1, plan.n_cells), dev)?,
+            rows_candidates,
+        })
+    }
+
+    /// Zeroed tensors of the shapes of `plan`'s inputs, to be written in place.
+    #[cfg(feature = "cuda")]
+    pub(crate) fn zeros(plan: &BatchPlan<'_>, half: usize, dev: &Device) -> candle_core::Result<DeviceInputs> {
+        let t = plan.tokens.len();
+        let rows_candidates = if plan.outputs.is_empty() || plan.candidates.is_empty() {
+            None
+        } else {
+            Some((Tensor::zeros(plan.outputs.len(), DType::U32, dev)?, Tensor::zeros(plan.candidates.len(), DType::U32, dev)?))
+        };
+        Ok(DeviceInputs {
+            tokens: Tensor::zeros(t, DType::U32, dev)?,
+            cos: Tensor::zeros((t, half), DType::F32, dev)?,
+            sin: Tensor::zeros((t, half), DType::F32, dev)?,
+            mask: Tensor::zeros((t, 1, plan.n_cells), DType::F32, dev)?,
+            rows_candidates,
+        })
+    }
+}
+
+/// The int4 kernels' workspace of a model, made with its first int4 layer.
+#[cfg(feature = "cuda")]
+type ScratchSlot = Option<std::sync::Arc<crate::int4::Int4Scratch>>;
+/// Without CUDA there are no int4 kernels and no workspace.
+#[cfg(not(feature = "cuda"))]
+type ScratchSlot = ();
+
 /// GPTQ layers sharing one input as one [`Linear`]: int4 on CUDA in F16 (fused when the
-/// layers' row orders allow), else decoded to dense weights.
-fn quant_to_linear(layers: &[QuantLinear], device: &Device, dtype: DType) -> ModelResult<Linear> {
+/// layers' row orders allow; `scratch` is the model's workspace, for layers of up to
+/// `max_kn` inputs and outputs), else decoded to dense weights.
+#[cfg_attr(not(feature = "cuda"), allow(unused_variables))]
+fn quant_to_linear(layers: &[QuantLinear], device: &Device, dtype: DType, max_kn: (usize, usize), scratch: &mut ScratchSlot) -> ModelResult<Linear> {
     #[cfg(feature = "cuda")]
     if let (Device::Cuda(dev), DType::F16) = (device, dtype) {
         if layers.iter().all(|l| l.bits == 4) {
             let packed = layers.iter().map(|l| l.repack_int4().map_err(|e| e.message)).collect::<ModelResult<Vec<_>>>()?;
+            let scratch = match scratch {
+                Some(s) => std::sync::Arc::clone(s),
+                None => scratch.insert(ctx(crate::int4::Int4Scratch::new(dev, max_kn.0, max_kn.1), "allocating the int4 workspace")?).clone(),
+            };
             let upload = |p: &intent_gptq_format::Int4Packed| -> ModelResult<Linear> {
-                let l = ctx(crate::int4::Int4Linear::new(p, dev), "uploading int4 weights")?;
+                let l = ctx(crate::int4::Int4Linear::new(p, dev, &scratch), "uploading int4 weights")?;
                 Ok(Linear::Int4(std::sync::Arc::new(l)))
             };
             return match intent_gptq_format::Int4Packed::concat(&packed) {

@@ -15,6 +15,7 @@
 use candle_core::{DType, Device};
 use crate::cells::{Cells, Slot};
 use crate::config::{self, TokenizerConfig};
+use crate::graphs::{ForwardGraphs, GraphStats};
 use crate::model::{self, BatchPlan, KvCache, Llama, WeightFormat};
 use intent_plugin_abi::{
     status, BackendContext, BackendModel, BatchView, ContextParams, ModelFacts, ModelInfo, ModelParams,
@@ -48,7 +49,13 @@ fn cuda_device(index: usize) -> Result<Device, PluginError> {
             format!("no CUDA device {index}: this machine has {count} (indices 0..{count})"),
         ));
     }
-    Device::new_cuda(index).map_err(|e| PluginError::new(status::UNAVAILABLE, format!("CUDA device {index}: {e}")))
+    let device = candle_core::CudaDevice::new_with_stream(index).map_err(|e| PluginError::new(status::UNAVAILABLE, format!("CUDA device {index}: {e}")))?;
+    // Everything of this device runs on its one stream, so cudarc's cross-stream events
+    // (two created per allocation, waited on and recorded around every launch) only cost
+    // host time, and a wait on an event recorded before a CUDA graph capture would break it.
+    // SAFETY: no buffer of this device is used on another stream.
+    unsafe { device.disable_event_tracking() };
+    Ok(Device::Cuda(device))
 }
 
 #[cfg(feature = "cuda")]
@@ -286,10 +293,12 @@ impl<K: PluginKind> BackendModel for HfModel<K> {
     }
 }
 
-/// An evaluation context: a unified KV cache and its cell bookkeeping.
+/// An evaluation context: a unified KV cache, its cell bookkeeping and the CUDA graphs of
+/// the batch shapes it has seen.
 pub struct HfContext {
     llama: Arc<Llama>,
     cells: Cells,
+    graphs: ForwardGraphs,
     cache: KvCache,
     n_batch: usize,
 }
@@ -303,7 +312,18 @@ impl HfContext {
         let bytes = KvCache::bytes_for(&llama.config, llama.dtype, n_ctx);
         check_memory(&llama.device, bytes, &format!("a KV cache of {n_ctx} positions"))?;
         let cache = llama.new_cache(n_ctx).map_err(|e| model_error(e, status::BACKEND))?;
-        Ok(HfContext { llama, cells, cache, n_batch })
+        let graphs = ForwardGraphs::for_model(&llama);
+        Ok(HfContext { llama, cells, graphs, cache, n_batch })
+    }
+
+    /// Turns CUDA graphs off for this context (checks compare the two ways).
+    pub fn disable_graphs(&mut self) {
+        self.graphs = ForwardGraphs::off();
+    }
+
+    /// What this context's CUDA graphs did, and why they are off if a capture failed.
+    pub fn graph_stats(&self) -> (GraphStats, Option<&str>) {
+        (self.graphs.stats(), self.graphs.failure())
     }
 
     /// Evaluates a batch given as plain slices (what [`BackendContext::eval`] does after
@@ -348,7 +368,7 @@ impl HfContext {
             outputs: &outputs,
             candidates: &cands,
         };
-        self.llama.forward(&mut self.cache, &plan).map_err(|e| {
+        self.llama.forward(&mut self.cache, &plan, &mut self.graphs).map_err(|e| {
             // The batch's cells hold no valid keys: forget them so the context stays usable.
             for s in &slots {
                 let _ = self.cells.remove(s.seq, s.pos, s.pos + 1);

@@ -33,12 +33,18 @@ step() {
 }
 
 m="$state/m"; smol16="$m/SmolLM2-135M-intent-hf"; smolq="$m/SmolLM2-135M-intent-gptq"
-models() {
+models_smollm2() {
   "$intent" model prepare --base "$base" --adapter "$root/models/smollm2-135m-ecommerce-v1-lora" --out "$m" \
     --name SmolLM2-135M-intent --formats F16,GPTQ --calibration "$root/data/train.jsonl" --plugin-path "$bin" > "$state/prepare.log"
+}
+models_1b() {
   "$intent" model synth --shape llama-3.2-1b --seed 1 --tokenizer-from "$base" --out "$m/llama-1b-f16"
   "$intent" model synth --shape llama-3.2-1b --seed 1 --format gptq --group-size 128 --tokenizer-from "$base" --out "$m/llama-1b-gptq"
   du -sh "$m"/* > "$out/model-sizes.txt"
+}
+decode() { # name model: single-sequence decode, 256 steps
+  "$bin/gpu_check" --decode 256 --model "$2" --out "$state/decode-$1" | tee "$out/decode-$1.txt"
+  cp "$state/decode-$1/decode.json" "$out/decode-$1.json"
 }
 int4() { "$bin/int4_check" --out "$out" | tee "$out/int4_check.txt"; }
 # Correctness: each backend against F32 references of the same model code (GPU, whole
@@ -70,7 +76,8 @@ open('$state/queries-256.txt','w').write('\n'.join(r.replace('\n',' ') for r in 
 }
 
 step int4 int4
-step models models
+step models-smollm2 models_smollm2
+step models-1b models_1b
 step check-gptq check gptq gptq-cuda "$smolq" "${CPU_STRIDE:-16}"
 step check-f16 check f16 fp16-cuda "$smol16" 100000
 step torch-smollm2 torch_smollm2
@@ -82,6 +89,8 @@ step bench-llama1b-gptq bench llama1b-gptq gptq-cuda "$m/llama-1b-gptq" 5 30
 step bench-smollm2-f16-eager eager bench smollm2-f16-eager fp16-cuda "$smol16" 5 30
 step bench-llama1b-f16-eager eager bench llama1b-f16-eager fp16-cuda "$m/llama-1b-f16" 5 30
 step bench-llama1b-gptq-eager eager bench llama1b-gptq-eager gptq-cuda "$m/llama-1b-gptq" 5 30
+step decode-llama1b-f16 decode llama1b-f16 "$m/llama-1b-f16"
+step decode-llama1b-gptq decode llama1b-gptq "$m/llama-1b-gptq"
 step bench-smollm2-f16-throughput bench smollm2-f16-throughput fp16-cuda "$smol16" 1 2 --queries "$state/queries-256.txt"
 step bench-smollm2-gptq-throughput bench smollm2-gptq-throughput gptq-cuda "$smolq" 1 2 --queries "$state/queries-256.txt"
 

@@ -61,6 +61,14 @@ if torch and b:
     lines.append(f"- PyTorch / libintent fp16-cuda, one query p50: {torch['single_p50_ms'] / b['cached']['p50_ms']:.1f}x"
                  f" (PyTorch runs the whole {torch['mean_prompt_tokens']:.0f}-token prompt; libintent caches its {b['prefix_tokens']}-token prefix).")
 
+df, dq = load("decode-llama1b-f16.json"), load("decode-llama1b-gptq.json")
+if df and dq:
+    lines += ["", "| single-sequence decode, Llama-3.2-1B shape | eager | CUDA graphs on |", "|---|---|---|"]
+    for name, d in [("fp16-cuda", df), ("gptq-cuda", dq)]:
+        lines.append(f"| {name} ({d['steps']} steps) | {d['eager_tokens_per_s']:,.0f} tokens/s | {d['graphs_tokens_per_s']:,.0f} tokens/s |")
+    lines.append(f"- gptq / fp16 decode tokens/s: eager {dq['eager_tokens_per_s'] / df['eager_tokens_per_s']:.2f}x,"
+                 f" graphs on {dq['graphs_tokens_per_s'] / df['graphs_tokens_per_s']:.2f}x (each decode step is a new batch shape, so graphs do not replay).")
+
 q, f = load("gpu_check-gptq.json"), load("gpu_check-f16.json")
 lines += ["", "| correctness (SmolLM2 fine-tuned, test split) | queries | label agreement | rel. logit error median | max |", "|---|---|---|---|---|"]
 for backend, c in [("gptq-cuda", q), ("fp16-cuda", f)]:

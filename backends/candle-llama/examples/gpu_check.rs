@@ -9,6 +9,11 @@
 //! engine scores one query, once eagerly and once through the context's CUDA graphs; the two
 //! must agree, and their times per query are reported.
 //!
+//! Decode: `gpu_check --decode N --model DIR --out DIR` instead times single-sequence
+//! decoding on any model directory (random-weight ones too): a 16-token prompt, then N
+//! steps of one token each (the logits of 8 candidate tokens per step, as classification
+//! asks for), with CUDA graphs as the context uses them and without; writes `decode.json`.
+//!
 //! `gpu_check --model DIR --plugin-dir DIR --test data/test.jsonl --out DIR [--cpu-stride 8]
 //! [--backend fp16-cuda|gptq-cuda]` (GPTQ weights run in the int4 kernels in F16 and are
 //! decoded for the F32 references). `gpu_check.json` has every query's GPU F16 label.
@@ -30,11 +35,12 @@ struct Args {
     out: PathBuf,
     cpu_stride: usize,
     graph_stride: usize,
+    decode: usize,
     backend: String,
 }
 
 fn args() -> Args {
-    let mut a = Args { model: PathBuf::new(), plugin_dir: PathBuf::new(), test: PathBuf::new(), out: PathBuf::from("."), cpu_stride: 8, graph_stride: 4, backend: "fp16-cuda".into() };
+    let mut a = Args { model: PathBuf::new(), plugin_dir: PathBuf::new(), test: PathBuf::new(), out: PathBuf::from("."), cpu_stride: 8, graph_stride: 4, decode: 0, backend: "fp16-cuda".into() };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let v = it.next().unwrap_or_else(|| panic!("{flag} needs a value"));
@@ -45,6 +51,7 @@ fn args() -> Args {
             "--out" => a.out = v.into(),
             "--cpu-stride" => a.cpu_stride = v.parse().expect("--cpu-stride N"),
             "--graph-stride" => a.graph_stride = v.parse().expect("--graph-stride N"),
+            "--decode" => a.decode = v.parse().expect("--decode N"),
             "--backend" => a.backend = v,
             _ => panic!("unknown option {flag}"),
         }
@@ -150,8 +157,43 @@ fn compare(name: &str, a: &[Vec<f32>], b: &[Vec<f32>]) -> Comparison {
     }
 }
 
+/// Tokens per second of single-sequence decoding: a 16-token prompt, then `steps` steps of
+/// one token (each fed the best of 8 candidates of the step before).
+fn decode(llama: Arc<Llama>, steps: usize, graphs: bool) -> (f64, GraphStats) {
+    let n_ctx = 16 + steps + 1;
+    let mut ctx = HfContext::new(llama, n_ctx, 1, n_ctx).expect("context");
+    if !graphs {
+        ctx.disable_graphs();
+    }
+    let candidates: Vec<i32> = (100..108).collect();
+    let prompt: Vec<i32> = (1000..1016).collect();
+    let mut outs = vec![0u8; prompt.len()];
+    outs[15] = 1;
+    let pos: Vec<i32> = (0..16).collect();
+    let logits = ctx.eval_tokens(&prompt, &pos, &[0; 16], &outs, &candidates).expect("prompt");
+    let mut next = candidates[argmax(&logits)];
+    let t0 = std::time::Instant::now();
+    for i in 0..steps {
+        let logits = ctx.eval_tokens(&[next], &[16 + i as i32], &[0], &[1], &candidates).expect("decode step");
+        next = candidates[argmax(&logits)];
+    }
+    (steps as f64 / t0.elapsed().as_secs_f64(), ctx.graph_stats().0)
+}
+
 fn main() {
     let a = args();
+    if a.decode > 0 {
+        let (cuda, _) = select_device(0).expect("CUDA device 0");
+        let llama = Arc::new(Llama::load_dir(&a.model, &cuda, DType::F16).expect("load"));
+        decode(Arc::clone(&llama), 16, false); // warm-up
+        let (eager, _) = decode(Arc::clone(&llama), a.decode, false);
+        let (graphs, stats) = decode(llama, a.decode, true);
+        println!("decode, {} steps: {eager:.0} tokens/s eager, {graphs:.0} tokens/s with CUDA graphs ({} captures, {} replays)", a.decode, stats.captures, stats.replays);
+        std::fs::create_dir_all(&a.out).expect("out dir");
+        let json = serde_json::json!({ "steps": a.decode, "eager_tokens_per_s": eager, "graphs_tokens_per_s": graphs, "graphs": { "captures": stats.captures, "replays": stats.replays, "warmups": stats.warmups } });
+        std::fs::write(a.out.join("decode.json"), json.to_string()).expect("write decode.json");
+        return;
+    }
     let engine = open(&OpenOptions {
         backend: Some(a.backend.clone()),
         model: Some(a.model.clone()),

@@ -66,6 +66,7 @@ fn random_layer(k: usize, n: usize, gs: usize, act_order: bool, rng: &mut Rng) -
 const MAX_N: usize = 16384;
 const MAX_K: usize = 8192;
 
+#[allow(clippy::too_many_arguments)]
 fn check(dev: &Device, scratch: &Arc<Int4Scratch>, m: usize, k: usize, n: usize, gs: usize, act: bool, rng: &mut Rng) -> serde_json::Value {
     let Device::Cuda(cuda) = dev else { unreachable!() };
     let layer = random_layer(k, n, gs, act, rng);

@@ -212,7 +212,7 @@ impl Int4Linear {
     pub fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         if x.dim(0)? <= FUSED_ROWS_CROSSOVER {
             // The kernel reads rows with 16-byte loads: a view that starts mid-vector is copied.
-            let x = if x.is_contiguous() && x.layout().start_offset() % 8 == 0 { x.clone() } else { x.affine(1.0, 0.0)? };
+            let x = if x.is_contiguous() && x.layout().start_offset().is_multiple_of(8) { x.clone() } else { x.affine(1.0, 0.0)? };
             x.apply_op1_no_bwd(&FusedMatmul(self))
         } else {
             self.forward_dequantized(x)

@@ -231,6 +231,7 @@ impl Llama {
         let (q_out, kv_out) = (c.num_attention_heads * c.head_dim, c.num_key_value_heads * c.head_dim);
         let load = |name: &str, shape: &[usize]| source.load(name, shape, device, dtype);
         let mut warnings = Vec::new();
+        #[cfg_attr(not(feature = "cuda"), allow(clippy::let_unit_value))]
         let mut scratch = ScratchSlot::default();
         let max_kn = (h.max(q_out).max(f), (q_out + 2 * kv_out).max(2 * f).max(h));
         // Layers that read the same input, as (name, outputs), fused into one matrix.

@@ -258,21 +258,25 @@ mod cuda {
         Ok(())
     }
 
-    /// Overwrites a contiguous CUDA tensor with `data`.
-    fn write<T: CudaDType + DeviceRepr>(tensor: &Tensor, data: &[T], stream: &CudaStream) -> candle_core::Result<()> {
+    /// The device address of a contiguous CUDA tensor's first element, and its length.
+    fn device_range<T: CudaDType>(tensor: &Tensor, stream: &CudaStream, what: &str) -> candle_core::Result<(u64, usize)> {
         let (storage, layout) = tensor.storage_and_layout();
         let Storage::Cuda(storage) = &*storage else {
-            candle_core::bail!("graph input is not on a CUDA device");
+            candle_core::bail!("{what} is not on a CUDA device");
         };
         let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("graph input is not contiguous");
+            candle_core::bail!("{what} is not contiguous");
         };
-        if end - start != data.len() {
-            candle_core::bail!("graph input of {} elements written with {}", end - start, data.len());
+        let (ptr, _) = storage.as_cuda_slice::<T>()?.device_ptr(stream);
+        Ok((ptr + (start * std::mem::size_of::<T>()) as u64, end - start))
+    }
+
+    /// Overwrites a contiguous CUDA tensor with `data`.
+    fn write<T: CudaDType + DeviceRepr>(tensor: &Tensor, data: &[T], stream: &CudaStream) -> candle_core::Result<()> {
+        let (at, len) = device_range::<T>(tensor, stream, "graph input")?;
+        if len != data.len() {
+            candle_core::bail!("graph input of {len} elements written with {}", data.len());
         }
-        let slice = storage.as_cuda_slice::<T>()?;
-        let (ptr, _) = slice.device_ptr(stream);
-        let at = ptr + (start * std::mem::size_of::<T>()) as u64;
         // SAFETY: `at` is inside the tensor's allocation with room for `data` (checked
         // above), the tensor outlives the copy (it is freed in stream order), and a copy
         // from pageable host memory has read `data` when the call returns.
@@ -281,19 +285,12 @@ mod cuda {
 
     /// Copies the logits (a contiguous F32 tensor) into `out`, on the stream.
     fn copy_into(logits: &Tensor, out: &mut CudaSlice<f32>, stream: &CudaStream) -> candle_core::Result<()> {
-        let (storage, layout) = logits.storage_and_layout();
-        let Storage::Cuda(storage) = &*storage else {
-            candle_core::bail!("logits are not on a CUDA device");
-        };
-        let Some((start, end)) = layout.contiguous_offsets() else {
-            candle_core::bail!("logits are not contiguous");
-        };
-        if end - start != out.len() {
-            candle_core::bail!("{} logits for an output of {}", end - start, out.len());
+        let (src, len) = device_range::<f32>(logits, stream, "logits")?;
+        if len != out.len() {
+            candle_core::bail!("{len} logits for an output of {}", out.len());
         }
-        let (src, _) = storage.as_cuda_slice::<f32>()?.device_ptr(stream);
         let (dst, _) = out.device_ptr_mut(stream);
         // SAFETY: both ranges hold `out.len()` f32 values (checked above) on this stream.
-        unsafe { result::memcpy_dtod_async(dst, src + (start * 4) as u64, out.len() * 4, stream.cu_stream()) }.w()
+        unsafe { result::memcpy_dtod_async(dst, src, len * 4, stream.cu_stream()) }.w()
     }
 }

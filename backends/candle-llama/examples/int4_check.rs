@@ -12,6 +12,8 @@
 //! the dense F16 layer; the crossover between the two int4 paths is read from these.
 //!
 //! `int4_check [--out DIR]` writes `int4-check.json` (needs a build with `--features cuda`).
+//! `int4_check --profile M,K,N` only launches that layer shape (act-order) 50 times, for a
+//! profiler (`ncu --kernel-name regex:int4 int4_check --profile 16,2048,3072`).
 
 use candle_core::cuda_backend::cudarc::driver::sys::CUevent_flags;
 use candle_core::{DType, Device, Tensor};
@@ -171,10 +173,12 @@ fn copy_bandwidth(dev: &Device) -> f64 {
 
 fn main() {
     let mut out = std::path::PathBuf::from(".");
+    let mut profile = None;
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         match flag.as_str() {
             "--out" => out = it.next().expect("--out DIR").into(),
+            "--profile" => profile = Some(it.next().expect("--profile M,K,N").split(',').map(|v| v.parse().expect("M,K,N")).collect::<Vec<usize>>()),
             _ => panic!("unknown option {flag}"),
         }
     }
@@ -182,6 +186,17 @@ fn main() {
     let mut rng = Rng(42);
     let Device::Cuda(cuda) = &dev else { unreachable!() };
     let scratch = Int4Scratch::new(cuda, MAX_K, MAX_N).expect("int4 workspace");
+    if let Some([m, k, n]) = profile.as_deref() {
+        let lin = Int4Linear::new(&random_layer(*k, *n, 128.min(*k), true, &mut rng).repack_int4().unwrap(), cuda, &scratch).unwrap();
+        let stream = cuda.cuda_stream();
+        let xs = stream.clone_htod(&vec![f16::from_f32(0.5); m * k]).unwrap();
+        let mut y = stream.clone_htod(&vec![f16::ZERO; m * n]).unwrap();
+        for _ in 0..50 {
+            lin.matmul_into(&xs.as_view(), *m, &mut y).unwrap();
+        }
+        stream.synchronize().unwrap();
+        return;
+    }
     println!("correctness (fresh random inputs, output poisoned with NaN first):");
     let mut checks = Vec::new();
     for &(k, n, gs) in &[(576, 960, 64), (576, 576, 64), (1536, 576, 64), (576, 3072, 32), (2048, 3072, 128), (8192, 2048, 128), (2048, 512, 2048), (96, 32, 32)] {

@@ -25,6 +25,9 @@
 
 #define WARPS 8
 #define MAX_U 4
+// Row stride of the partial-sum buffer: 32 columns plus 8 so that the 8 rows a warp's
+// lanes add to fall on different banks (with 32, 8 lanes hit each of 4 banks).
+#define RED_STRIDE 40
 
 __device__ __forceinline__ void mma_16816(float* c, const uint32_t* a, uint32_t b0, uint32_t b1) {
     asm volatile(
@@ -51,7 +54,7 @@ __device__ void int4_mm(const half* __restrict__ x, const uint4* __restrict__ w,
                         float* __restrict__ ws, unsigned* __restrict__ counters, int M, int K, int N, int group_size,
                         int slice_kbs) {
     extern __shared__ __align__(16) half xs[];  // M rows x stride
-    __shared__ float red[MT * 16][32];
+    __shared__ float red[MT * 16][RED_STRIDE];
     __shared__ int last;
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int gid = lane >> 2, tig = lane & 3;
@@ -89,7 +92,7 @@ __device__ void int4_mm(const half* __restrict__ x, const uint4* __restrict__ w,
                 __ldg(reinterpret_cast<const uint4*>(x + (size_t)r * K + kb0 * 32) + v);
         }
     }
-    for (int i = threadIdx.x; i < MT * 16 * 32; i += blockDim.x) (&red[0][0])[i] = 0.f;
+    for (int i = threadIdx.x; i < MT * 16 * RED_STRIDE; i += blockDim.x) (&red[0][0])[i] = 0.f;
     __syncthreads();
 
     // 3. Dequantize in registers and multiply.

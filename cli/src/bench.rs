@@ -1,7 +1,10 @@
 //! `intent bench`: latency of one query with the cached prefix and with the prompt
-//! recomputed (same run, same queries), batch throughput, and peak resident memory.
+//! recomputed (same run, same queries), batch throughput, and peak resident memory; with
+//! `--naive`, also the straightforward way with the same model (whole prompt every time,
+//! free greedy generation of the answer over the whole vocabulary).
 
 use crate::EngineArgs;
+use intent_core::backend::BatchToken;
 use intent_core::{ClassifyOptions, Engine, IntentEngine};
 use serde::Serialize;
 use std::path::PathBuf;
@@ -35,6 +38,11 @@ pub struct BenchArgs {
     /// Also write the results as JSON here.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// Also time the straightforward way with the same model and queries, as a plain
+    /// llama.cpp program would classify: the whole prompt evaluated for every query and the
+    /// answer generated greedily over the whole vocabulary (no prefix cache, no constraint).
+    #[arg(long)]
+    naive: bool,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -73,6 +81,21 @@ pub struct BenchReport {
     pub max_batch: usize,
     /// Peak resident memory of this process with the cached engine, MiB.
     pub peak_rss_mib: f64,
+    /// The straightforward way (`--naive`), one query at a time.
+    pub naive: Option<NaiveReport>,
+}
+
+/// The straightforward way of classifying with the same model (`--naive`).
+#[derive(Debug, Clone, Serialize)]
+pub struct NaiveReport {
+    /// Latency of one query: whole prompt, then greedy generation.
+    pub latency: Latency,
+    /// `latency.p50 / cached.p50`: how much slower than the engine.
+    pub over_cached: f64,
+    /// Answers generated (one per query and pass).
+    pub answers: usize,
+    /// Answers that did not start with one of the labels.
+    pub invalid: usize,
 }
 
 /// Percentile of sorted samples (nearest rank).
@@ -113,6 +136,73 @@ fn time_singles(engine: &Engine, queries: &[String], warmup: usize, repeat: usiz
     Ok(samples)
 }
 
+/// Whether freely generated tokens start with one label's tokens, as a program parsing the
+/// answer's first word would accept (the fine-tuned models answer with the label's word and
+/// were not trained to stop after it).
+fn starts_with_label(generated: &[i32], labels: &[Vec<i32>]) -> bool {
+    labels.iter().any(|l| !l.is_empty() && generated.starts_with(l))
+}
+
+fn argmax(v: &[f32]) -> usize {
+    v.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map_or(0, |(i, _)| i)
+}
+
+/// One query the straightforward way: the whole prompt in a fresh sequence, then greedy
+/// generation over the whole vocabulary until an end token or one token more than the
+/// longest label. Returns the generated tokens.
+fn naive_answer(engine: &Engine, ctx: &mut dyn intent_core::backend::EvalContext, query: &str, vocab: &[i32], stops: &[i32], longest: usize) -> Result<Vec<i32>, String> {
+    let prompt = engine.prompt_tokens(query).map_err(|e| e.message)?;
+    ctx.seq_remove(0, None, None).map_err(|e| e.message)?;
+    let n_batch = engine.context_spec().n_batch as usize;
+    let mut logits = Vec::new();
+    for (c, chunk) in prompt.chunks(n_batch).enumerate() {
+        let tokens: Vec<BatchToken> = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, &token)| {
+                let pos = c * n_batch + i;
+                BatchToken { token, pos: pos as i32, seq: 0, output: pos + 1 == prompt.len() }
+            })
+            .collect();
+        logits = ctx.eval(&tokens, vocab).map_err(|e| e.message)?;
+    }
+    let mut generated = Vec::new();
+    while generated.len() <= longest {
+        let next = vocab[argmax(&logits)];
+        if stops.contains(&next) {
+            break;
+        }
+        generated.push(next);
+        let token = BatchToken { token: next, pos: (prompt.len() + generated.len() - 1) as i32, seq: 0, output: true };
+        logits = ctx.eval(&[token], vocab).map_err(|e| e.message)?;
+    }
+    Ok(generated)
+}
+
+/// Times [`naive_answer`] over the queries; returns the samples and the invalid answers.
+fn time_naive(engine: &Engine, queries: &[String], warmup: usize, repeat: usize) -> Result<(Vec<f64>, usize, usize), String> {
+    let model = engine.model();
+    let facts = model.facts();
+    let vocab: Vec<i32> = (0..facts.n_vocab).collect();
+    let stops: Vec<i32> = [facts.eos, facts.eot].into_iter().flatten().collect();
+    let labels = engine.label_tokens();
+    let longest = labels.iter().map(Vec::len).max().unwrap_or(1);
+    let mut ctx = model.new_context(&engine.context_spec()).map_err(|e| e.message)?;
+    let (mut samples, mut answers, mut invalid) = (Vec::new(), 0, 0);
+    for pass in 0..warmup + repeat {
+        for q in queries {
+            let t = Instant::now();
+            let generated = naive_answer(engine, ctx.as_mut(), q, &vocab, &stops, longest)?;
+            if pass >= warmup {
+                samples.push(t.elapsed().as_secs_f64() * 1e3);
+                answers += 1;
+                invalid += usize::from(!starts_with_label(&generated, labels));
+            }
+        }
+    }
+    Ok((samples, answers, invalid))
+}
+
 pub fn run(args: &BenchArgs) -> Result<(), String> {
     let queries: Vec<String> = match &args.queries {
         Some(p) => std::fs::read_to_string(p)
@@ -141,6 +231,13 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         done += cached_engine.classify_batch(&texts, &options).iter().filter(|r| r.is_ok()).count();
     }
     let batch_queries_per_s = done as f64 / t.elapsed().as_secs_f64();
+    let naive = if args.naive {
+        let (samples, answers, invalid) = time_naive(&cached_engine, &queries, args.warmup, args.repeat)?;
+        let latency = latency(samples);
+        Some(NaiveReport { over_cached: latency.p50_ms / cached.p50_ms, latency, answers, invalid })
+    } else {
+        None
+    };
     let peak_rss = peak_rss_mib();
     let model = cached_engine.model().facts().description.clone();
     let prefix_tokens = cached_engine.prefix_tokens();
@@ -162,6 +259,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         batch_queries_per_s,
         max_batch,
         peak_rss_mib: peak_rss,
+        naive,
     };
     println!("model: {}", report.model);
     println!("queries: {} (median {} tokens), prefix: {} tokens cached", queries.len(), report.median_query_tokens, report.prefix_tokens);
@@ -169,6 +267,12 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     println!("| prefix cached | {:.1} | {:.1} | {} |", report.cached.p50_ms, report.cached.p95_ms, report.cached.samples);
     println!("| prompt recomputed | {:.1} | {:.1} | {} |", report.uncached.p50_ms, report.uncached.p95_ms, report.uncached.samples);
     println!("prefix cache speed-up (p50): {:.2}x", report.prefix_speedup);
+    if let Some(n) = &report.naive {
+        println!(
+            "straightforward way (whole prompt, free greedy answer): p50 {:.1} ms, p95 {:.1} ms, {:.1}x the engine; {} of {} answers do not start with a label",
+            n.latency.p50_ms, n.latency.p95_ms, n.over_cached, n.invalid, n.answers
+        );
+    }
     println!("batch throughput (batches of {}): {:.1} queries/s", report.max_batch, report.batch_queries_per_s);
     println!("peak RSS with the cached engine: {:.1} MiB", report.peak_rss_mib);
     if let Some(p) = &args.json {
@@ -180,6 +284,16 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_free_answer_is_valid_when_it_starts_with_a_whole_label() {
+        let labels = vec![vec![5, 6], vec![7]];
+        assert!(starts_with_label(&[5, 6], &labels));
+        assert!(starts_with_label(&[7, 7, 7], &labels), "a label, then the model goes on");
+        assert!(!starts_with_label(&[5], &labels), "a label's first token only");
+        assert!(!starts_with_label(&[9, 7], &labels), "a label later on");
+        assert!(!starts_with_label(&[], &labels), "nothing");
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

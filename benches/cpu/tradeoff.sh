@@ -3,18 +3,36 @@
 # timed with `intent bench` (engine with the prefix cached, prompt recomputed, batches,
 # peak RSS, load time) and the straightforward way (`--naive`: whole prompt, free greedy
 # answer), with 2 threads and with 1, one process per format and thread count, then joined
-# with the accuracy table (reports/accuracy/accuracy.json) and the files' sizes.
+# with the accuracy table (reports/accuracy/accuracy.json) and the files' sizes; and the
+# study's stack, PyTorch + transformers FP16 with free generation, on exactly the same
+# prompts (installed for the benchmark only, in a virtual environment under
+# ~/.cache/libintent, never for the engine).
 #
 #   benches/cpu/tradeoff.sh OUT_DIR      (after scripts/build.sh; on an idle machine)
+#
+# A result already in OUT_DIR is kept, so a stopped run goes on where it stopped.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="$1"; mkdir -p "$out"
 source "$root/scripts/env.sh"
 for fmt in F16 Q8_0 Q5_K_M Q4_K_M; do
   for threads in 2 1; do
+    [ -e "$out/bench-$fmt-t$threads.json" ] && continue
     "$root/target/release/intent" bench --model "$root/models/SmolLM2-135M-intent.$fmt.gguf" --naive \
       --repeat "${REPEAT:-10}" --warmup 2 --threads "$threads" --json "$out/bench-$fmt-t$threads.json" > "$out/bench-$fmt-t$threads.log"
     echo "$fmt, $threads thread(s): $(grep -E 'prefix cached' "$out/bench-$fmt-t$threads.log")"
   done
+done
+venv="${HOME}/.cache/libintent/torch-venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import torch, transformers" 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q torch transformers safetensors
+fi
+"$root/target/release/intent" bench --model "$root/models/SmolLM2-135M-intent.Q4_K_M.gguf" --repeat 1 --warmup 0 \
+  --dump-prompts "$out/prompts.json" > /dev/null
+for threads in 2 1; do
+  [ -e "$out/torch-fp16-t$threads.json" ] && continue
+  "$venv/bin/python" "$root/benches/cpu/torch_peer.py" --model "$root/models/SmolLM2-135M-intent-hf" --prompts "$out/prompts.json" \
+    --threads "$threads" --repeat "${REPEAT:-10}" --json "$out/torch-fp16-t$threads.json" > /dev/null 2>&1
 done
 python3 "$root/benches/cpu/tradeoff_table.py" "$out" "$root"

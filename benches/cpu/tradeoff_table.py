@@ -23,6 +23,21 @@ for fmt in ["F16", "Q8_0", "Q5_K_M", "Q4_K_M"]:
             f"| {fmt} | {size:.0f} MB | {a} | {d} | {t} | {b['cached']['p50_ms']:.1f} / {b['cached']['p95_ms']:.1f} ms | {b['uncached']['p50_ms']:.1f} ms |"
             f" {b['batch_queries_per_s']:.1f} q/s | {b['peak_rss_mib']:.0f} MiB | {b['load_ms']:.0f} ms |"
             f" {n.get('latency', {}).get('p50_ms', float('nan')):.1f} ms | {n.get('over_cached', float('nan')):.1f}x | {n.get('invalid', '-')} of {n.get('answers', '-')} |")
+peers = []
+for t in (2, 1):
+    path = os.path.join(out, f"torch-fp16-t{t}.json")
+    if os.path.exists(path):
+        p = json.load(open(path))
+        size = os.path.getsize(os.path.join(root, "models/SmolLM2-135M-intent-hf/model.safetensors")) / 1e6
+        lines.append(f"| PyTorch FP16 (study's stack) | {size:.0f} MB | {fp16:.2%} (CUDA) | - | {t} | {p['single_p50_ms']:.1f} / {p['single_p95_ms']:.1f} ms | (always) |"
+                     f" {p['batch_queries_per_s']:.1f} q/s | {p['peak_rss_mib']:.0f} MiB | {p['load_ms']:.0f} ms | (free generation) | - | {p['invalid']} of {p['answers']} |")
+        q4 = os.path.join(out, f"bench-Q4_K_M-t{t}.json")
+        if os.path.exists(q4):
+            b = json.load(open(q4))
+            peers.append(f"- {t} thread(s), GGUF Q4_K_M in the engine against PyTorch FP16: {b['batch_queries_per_s'] / p['batch_queries_per_s']:.1f}x the throughput"
+                         f" (batches of 8; target 18x), {p['single_p50_ms'] / b['cached']['p50_ms']:.1f}x faster for one query,"
+                         f" {1 - b['peak_rss_mib'] / p['peak_rss_mib']:.0%} less RAM (peak RSS of each process; target 90%).")
+lines += [""] + peers
 lines += ["", f"Accuracy: `reports/accuracy/` (fine-tuned FP16 in PyTorch: {fp16:.2%}); the engine's answers are always a label (0 invalid)."]
 text = "\n".join(lines) + "\n"
 open(os.path.join(out, "tradeoff.md"), "w").write(text)

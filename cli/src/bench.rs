@@ -43,6 +43,11 @@ pub struct BenchArgs {
     /// answer generated greedily over the whole vocabulary (no prefix cache, no constraint).
     #[arg(long)]
     naive: bool,
+    /// Also write the prompts' token ids (exactly what the engine evaluates for each query),
+    /// the labels' token ids and the end tokens here as JSON, for peers run outside the
+    /// engine on the same inputs (benches/cpu/torch_peer.py).
+    #[arg(long)]
+    dump_prompts: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
 }
@@ -181,6 +186,19 @@ fn naive_answer(engine: &Engine, ctx: &mut dyn intent_core::backend::EvalContext
     Ok(generated)
 }
 
+/// Writes what a peer needs to classify the queries from the same inputs: each prompt's
+/// token ids, the labels' token ids and the end tokens.
+fn dump_prompts(engine: &Engine, queries: &[String], path: &std::path::Path) -> Result<(), String> {
+    let facts = engine.model().facts();
+    let mut prompts = Vec::with_capacity(queries.len());
+    for q in queries {
+        prompts.push(serde_json::json!({ "text": q, "tokens": engine.prompt_tokens(q).map_err(|e| e.message)? }));
+    }
+    let stops: Vec<i32> = [facts.eos, facts.eot].into_iter().flatten().collect();
+    let json = serde_json::json!({ "labels": engine.label_tokens(), "stops": stops, "prompts": prompts });
+    std::fs::write(path, json.to_string()).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// Times [`naive_answer`] over the queries; returns the samples and the invalid answers.
 fn time_naive(engine: &Engine, queries: &[String], warmup: usize, repeat: usize) -> Result<(Vec<f64>, usize, usize), String> {
     let model = engine.model();
@@ -222,6 +240,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let opened = Instant::now();
     let cached_engine = args.engine.open()?;
     let load_ms = opened.elapsed().as_secs_f64() * 1e3;
+    if let Some(path) = &args.dump_prompts {
+        dump_prompts(&cached_engine, &queries, path)?;
+    }
     let mut tokens: Vec<usize> = Vec::new();
     for q in &queries {
         tokens.push(cached_engine.classify(q, &options).map_err(|e| e.message)?.query_tokens);

@@ -35,4 +35,19 @@ for threads in 2 1; do
   "$venv/bin/python" "$root/benches/cpu/torch_peer.py" --model "$root/models/SmolLM2-135M-intent-hf" --prompts "$out/prompts.json" \
     --threads "$threads" --repeat "${REPEAT:-10}" --json "$out/torch-fp16-t$threads.json" > /dev/null 2>&1
 done
+# Sweeps with the default model (Q4_K_M, 2 threads): cost against query length, and
+# throughput against batch size.
+python3 "$root/benches/cpu/sweep_queries.py" "$root/data/test.jsonl" "$out"
+model="$root/models/SmolLM2-135M-intent.Q4_K_M.gguf"
+for len in 3 10 20 40; do
+  [ -e "$out/sweep-len-$len.json" ] && continue
+  "$root/target/release/intent" bench --model "$model" --queries "$out/len-$len.txt" --repeat 5 --warmup 1 --threads 2 \
+    --json "$out/sweep-len-$len.json" > /dev/null
+done
+for batch in 1 2 4 8 16 32; do
+  [ -e "$out/sweep-batch-$batch.json" ] && continue
+  "$root/target/release/intent" bench --model "$model" --queries "$out/batch.txt" --repeat 3 --warmup 1 --threads 2 \
+    --max-batch "$batch" --json "$out/sweep-batch-$batch.json" > /dev/null
+done
 python3 "$root/benches/cpu/tradeoff_table.py" "$out" "$root"
+python3 "$root/benches/cpu/plots.py" "$out"

@@ -54,10 +54,13 @@ check() { # name backend model cpu-stride
     --out "$state/check-$1" --cpu-stride "$4" | tee "$out/gpu_check-$1.md"
   cp "$state/check-$1/gpu_check.json" "$out/gpu_check-$1.json"
 }
-torch_smollm2() {
-  peak_gpu python3 "$root/benches/gpu/torch_baseline.py" --model "$smol16" --prompts "$state/check-f16/prompts.jsonl" \
-    --candidates "$state/check-f16/candidates.json" --json "$out/torch-smollm2.json" > "$state/torch.log" 2>&1 || { cat "$state/torch.log"; exit 1; }
-  echo "{\"peak_gpu_mib\": $(cat "$work/peak")}" > "$out/mem-torch-smollm2.json"
+torch_smollm2() { # the study's stack on the same prompts: scoring the answer tokens, and free generation
+  for mode in score generate; do
+    local flag=""; [ "$mode" = generate ] && flag="--generate"
+    peak_gpu python3 "$root/benches/gpu/torch_baseline.py" --model "$smol16" --prompts "$state/check-f16/prompts.jsonl" \
+      --candidates "$state/check-f16/candidates.json" $flag --json "$out/torch-smollm2-$mode.json" > "$state/torch.log" 2>&1 || { cat "$state/torch.log"; exit 1; }
+    echo "{\"peak_gpu_mib\": $(cat "$work/peak")}" > "$out/mem-torch-smollm2-$mode.json"
+  done
 }
 bench() { # name backend model warmup repeat extra-args...
   local name="$1" backend="$2" model="$3" warmup="$4" repeat="$5"; shift 5

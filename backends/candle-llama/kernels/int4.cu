@@ -195,10 +195,8 @@ INT4_MM(1, false, int4_mm_m16)
 INT4_MM(2, false, int4_mm_m32)
 INT4_MM(3, false, int4_mm_m48)
 INT4_MM(4, false, int4_mm_m64)
+// Act-order with one row gathers inside the kernel; more rows are sorted by int4_gather first.
 INT4_MM(1, true, int4_mm_m16_perm)
-INT4_MM(2, true, int4_mm_m32_perm)
-INT4_MM(3, true, int4_mm_m48_perm)
-INT4_MM(4, true, int4_mm_m64_perm)
 
 // Act-order activations in sorted row order, once per call: out[r][k'] = x[r][perm[k']]
 // (M x K), so that the blocks of int4_mm, which all read the same activations, read them

@@ -65,6 +65,15 @@ impl Int4Scratch {
     }
 }
 
+/// The row order of an act-order layer and the kernel that gathers one activation row
+/// through it.
+struct ActOrder {
+    /// Sorted row k' is input column `perm[k']`.
+    perm: CudaSlice<i32>,
+    /// `int4_mm_m16_perm`.
+    one_row: CudaFunction,
+}
+
 /// A 4-bit layer on a CUDA device.
 pub struct Int4Linear {
     /// Input features.
@@ -75,12 +84,11 @@ pub struct Int4Linear {
     words: CudaSlice<u32>,
     scales: CudaSlice<u16>,
     zeros: CudaSlice<u16>,
-    perm: Option<CudaSlice<i32>>,
-    /// `int4_mm_m{16,32,48,64}` (with `_perm` for act-order), loaded once at upload so that
-    /// a forward pass only launches.
+    /// `int4_mm_m{16,32,48,64}`, for activations in the weights' row order (as given, or
+    /// sorted by `gather` for act-order), loaded once at upload so that a forward pass only
+    /// launches.
     mm: [CudaFunction; MAX_FUSED_ROWS / 16],
-    /// `int4_mm_m16` etc. without act-order, for activations already sorted by `gather`.
-    mm_sorted: [CudaFunction; MAX_FUSED_ROWS / 16],
+    act_order: Option<ActOrder>,
     gather: CudaFunction,
     dequant: CudaFunction,
     scratch: Arc<Int4Scratch>,
@@ -89,7 +97,7 @@ pub struct Int4Linear {
 
 impl std::fmt::Debug for Int4Linear {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Int4Linear({} x {}, group {}, act-order {})", self.k, self.n, self.group_size, self.perm.is_some())
+        write!(f, "Int4Linear({} x {}, group {}, act-order {})", self.k, self.n, self.group_size, self.act_order.is_some())
     }
 }
 
@@ -100,15 +108,13 @@ impl Int4Linear {
             candle_core::bail!("int4 layer of {} x {} but a workspace for {} x {}", p.k, p.n, scratch.max_k, scratch.max_n);
         }
         let stream = device.cuda_stream();
-        let suffix = if p.perm.is_some() { "_perm" } else { "" };
         let load = |name: &str| device.get_or_load_custom_func(name, MODULE, PTX).map(|f| f.into_cuda_function());
-        let kernels = |suffix: &str| -> candle_core::Result<[CudaFunction; MAX_FUSED_ROWS / 16]> {
-            Ok([load(&format!("int4_mm_m16{suffix}"))?, load(&format!("int4_mm_m32{suffix}"))?, load(&format!("int4_mm_m48{suffix}"))?, load(&format!("int4_mm_m64{suffix}"))?])
-        };
-        let mm = kernels(suffix)?;
-        let mm_sorted = kernels("")?;
-        let perm = match &p.perm {
-            Some(perm) => Some(stream.clone_htod(&perm.iter().map(|&v| v as i32).collect::<Vec<i32>>()).w()?),
+        let mm = [load("int4_mm_m16")?, load("int4_mm_m32")?, load("int4_mm_m48")?, load("int4_mm_m64")?];
+        let act_order = match &p.perm {
+            Some(perm) => Some(ActOrder {
+                perm: stream.clone_htod(&perm.iter().map(|&v| v as i32).collect::<Vec<i32>>()).w()?,
+                one_row: load("int4_mm_m16_perm")?,
+            }),
             None => None,
         };
         Ok(Int4Linear {
@@ -118,9 +124,8 @@ impl Int4Linear {
             words: stream.clone_htod(&p.words).w()?,
             scales: stream.clone_htod(&p.scales).w()?,
             zeros: stream.clone_htod(&p.zeros).w()?,
-            perm,
             mm,
-            mm_sorted,
+            act_order,
             gather: load("int4_gather")?,
             dequant: load("int4_dequant")?,
             scratch: Arc::clone(scratch),
@@ -130,7 +135,7 @@ impl Int4Linear {
 
     /// Bytes on the device.
     pub fn bytes(&self) -> u64 {
-        (self.words.len() * 4 + self.scales.len() * 2 + self.zeros.len() * 2 + self.perm.as_ref().map_or(0, |p| p.len() * 4)) as u64
+        (self.words.len() * 4 + self.scales.len() * 2 + self.zeros.len() * 2 + self.act_order.as_ref().map_or(0, |a| a.perm.len() * 4)) as u64
     }
 
     /// `y = x W` for `m` rows of `x` (`m x k`, f16, contiguous) into `y` (`m x n`), with the
@@ -144,8 +149,9 @@ impl Int4Linear {
         if x.len() < m * self.k || y.len() < m * self.n {
             candle_core::bail!("int4_mm: buffers of {} and {} elements for {m} x {} -> {m} x {}", x.len(), y.len(), self.k, self.n);
         }
-        match &self.perm {
-            Some(perm) if m > 1 => {
+        match &self.act_order {
+            Some(a) if m == 1 => self.launch_mm(&a.one_row, x, Some(&a.perm), m, y),
+            Some(ActOrder { perm, .. }) => {
                 let elems = (m * self.k) as u32;
                 let cfg = LaunchConfig { grid_dim: (elems.div_ceil(256), 1, 1), block_dim: (256, 1, 1), shared_mem_bytes: 0 };
                 let (mi, ki) = (m as i32, self.k as i32);
@@ -154,14 +160,14 @@ impl Int4Linear {
                 // SAFETY: x holds m x k values (checked above), the workspace MAX_FUSED_ROWS x
                 // max_k >= m x k (checked at upload), perm k indices below k.
                 unsafe { b.launch(cfg) }.w()?;
-                self.launch_mm(&self.mm_sorted[m.div_ceil(16) - 1], &self.scratch.sorted.slice(0..m * self.k), None, m, y)
+                self.launch_mm(&self.mm[m.div_ceil(16) - 1], &self.scratch.sorted.slice(0..m * self.k), None, m, y)
             }
-            perm => {
+            None => {
                 let (x_at, _) = x.device_ptr(&self.stream);
-                if perm.is_none() && x_at % 16 != 0 {
+                if x_at % 16 != 0 {
                     candle_core::bail!("int4_mm: activations must start on a 16-byte boundary");
                 }
-                self.launch_mm(&self.mm[m.div_ceil(16) - 1], x, perm.as_ref(), m, y)
+                self.launch_mm(&self.mm[m.div_ceil(16) - 1], x, None, m, y)
             }
         }
     }
@@ -198,8 +204,8 @@ impl Int4Linear {
         let no_perm = 0u64;
         let mut b = self.stream.launch_builder(&self.dequant);
         b.arg(&self.words).arg(&self.scales).arg(&self.zeros);
-        match &self.perm {
-            Some(p) => b.arg(p),
+        match &self.act_order {
+            Some(a) => b.arg(&a.perm),
             None => b.arg(&no_perm),
         };
         b.arg(out).arg(&k).arg(&n).arg(&gs);

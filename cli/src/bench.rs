@@ -129,18 +129,31 @@ pub fn peak_rss_mib() -> f64 {
     usage.ru_maxrss as f64 / 1024.0
 }
 
-fn time_singles(engine: &Engine, queries: &[String], warmup: usize, repeat: usize, options: &ClassifyOptions) -> Result<Vec<f64>, String> {
+/// Milliseconds of `one(query, timed)` per query over `warmup` untimed and `repeat` timed
+/// passes.
+fn time_passes(queries: &[String], warmup: usize, repeat: usize, mut one: impl FnMut(&str, bool) -> Result<(), String>) -> Result<Vec<f64>, String> {
     let mut samples = Vec::with_capacity(queries.len() * repeat);
     for pass in 0..warmup + repeat {
+        let timed = pass >= warmup;
         for q in queries {
             let t = Instant::now();
-            engine.classify(q, options).map_err(|e| e.message)?;
-            if pass >= warmup {
+            one(q, timed)?;
+            if timed {
                 samples.push(t.elapsed().as_secs_f64() * 1e3);
             }
         }
     }
     Ok(samples)
+}
+
+fn time_singles(engine: &Engine, queries: &[String], warmup: usize, repeat: usize, options: &ClassifyOptions) -> Result<Vec<f64>, String> {
+    time_passes(queries, warmup, repeat, |q, _| engine.classify(q, options).map(|_| ()).map_err(|e| e.message))
+}
+
+/// The model's end tokens (end of sequence, end of turn).
+fn end_tokens(engine: &Engine) -> Vec<i32> {
+    let facts = engine.model().facts();
+    [facts.eos, facts.eot].into_iter().flatten().collect()
 }
 
 /// Whether freely generated tokens start with one label's tokens, as a program parsing the
@@ -189,38 +202,30 @@ fn naive_answer(engine: &Engine, ctx: &mut dyn intent_core::backend::EvalContext
 /// Writes what a peer needs to classify the queries from the same inputs: each prompt's
 /// token ids, the labels' token ids and the end tokens.
 fn dump_prompts(engine: &Engine, queries: &[String], path: &std::path::Path) -> Result<(), String> {
-    let facts = engine.model().facts();
     let mut prompts = Vec::with_capacity(queries.len());
     for q in queries {
         prompts.push(serde_json::json!({ "text": q, "tokens": engine.prompt_tokens(q).map_err(|e| e.message)? }));
     }
-    let stops: Vec<i32> = [facts.eos, facts.eot].into_iter().flatten().collect();
-    let json = serde_json::json!({ "labels": engine.label_tokens(), "stops": stops, "prompts": prompts });
+    let json = serde_json::json!({ "labels": engine.label_tokens(), "stops": end_tokens(engine), "prompts": prompts });
     std::fs::write(path, json.to_string()).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Times [`naive_answer`] over the queries; returns the samples and the invalid answers.
-fn time_naive(engine: &Engine, queries: &[String], warmup: usize, repeat: usize) -> Result<(Vec<f64>, usize, usize), String> {
+/// Times [`naive_answer`] over the queries; returns the samples and how many of the timed
+/// answers did not start with a label.
+fn time_naive(engine: &Engine, queries: &[String], warmup: usize, repeat: usize) -> Result<(Vec<f64>, usize), String> {
     let model = engine.model();
-    let facts = model.facts();
-    let vocab: Vec<i32> = (0..facts.n_vocab).collect();
-    let stops: Vec<i32> = [facts.eos, facts.eot].into_iter().flatten().collect();
+    let vocab: Vec<i32> = (0..model.facts().n_vocab).collect();
+    let stops = end_tokens(engine);
     let labels = engine.label_tokens();
     let longest = labels.iter().map(Vec::len).max().unwrap_or(1);
     let mut ctx = model.new_context(&engine.context_spec()).map_err(|e| e.message)?;
-    let (mut samples, mut answers, mut invalid) = (Vec::new(), 0, 0);
-    for pass in 0..warmup + repeat {
-        for q in queries {
-            let t = Instant::now();
-            let generated = naive_answer(engine, ctx.as_mut(), q, &vocab, &stops, longest)?;
-            if pass >= warmup {
-                samples.push(t.elapsed().as_secs_f64() * 1e3);
-                answers += 1;
-                invalid += usize::from(!starts_with_label(&generated, labels));
-            }
-        }
-    }
-    Ok((samples, answers, invalid))
+    let mut invalid = 0;
+    let samples = time_passes(queries, warmup, repeat, |q, timed| {
+        let generated = naive_answer(engine, ctx.as_mut(), q, &vocab, &stops, longest)?;
+        invalid += usize::from(timed && !starts_with_label(&generated, labels));
+        Ok(())
+    })?;
+    Ok((samples, invalid))
 }
 
 pub fn run(args: &BenchArgs) -> Result<(), String> {
@@ -258,7 +263,8 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     let batch_queries_per_s = done as f64 / t.elapsed().as_secs_f64();
     let peak_rss = peak_rss_mib();
     let naive = if args.naive {
-        let (samples, answers, invalid) = time_naive(&cached_engine, &queries, args.warmup, args.repeat)?;
+        let (samples, invalid) = time_naive(&cached_engine, &queries, args.warmup, args.repeat)?;
+        let answers = samples.len();
         let latency = latency(samples);
         Some(NaiveReport { over_cached: latency.p50_ms / cached.p50_ms, latency, answers, invalid })
     } else {

@@ -59,17 +59,26 @@ fn args() -> Args {
     a
 }
 
+/// A context of `n_ctx` cells for `n_seq` sequences (graphs on or off) with the shared
+/// prefix evaluated in sequence 0.
+fn context_with_prefix(llama: Arc<Llama>, n_ctx: usize, n_seq: usize, prefix: &[i32], graphs: bool) -> HfContext {
+    let mut ctx = HfContext::new(llama, n_ctx, n_seq, n_ctx).expect("context");
+    if !graphs {
+        ctx.disable_graphs();
+    }
+    let pos: Vec<i32> = (0..prefix.len() as i32).collect();
+    ctx.eval_tokens(prefix, &pos, &vec![0; prefix.len()], &vec![0; prefix.len()], &[]).expect("prefix");
+    ctx
+}
+
 /// Answer logits after each prompt: the shared prefix evaluated once in sequence 0, the
 /// rest of up to 63 prompts per batch, each in its own sequence.
 fn score(llama: Arc<Llama>, prefix: &[i32], prompts: &[&[i32]], candidates: &[i32]) -> Vec<Vec<f32>> {
     let longest = prompts.iter().map(|p| p.len()).max().unwrap_or(0);
     let per_batch = 63;
     let n_ctx = longest + per_batch * longest + 16;
-    let mut ctx = HfContext::new(llama, n_ctx, per_batch + 1, n_ctx).expect("context");
     // The batched scores are the eager reference the graphs are compared with.
-    ctx.disable_graphs();
-    let pos: Vec<i32> = (0..prefix.len() as i32).collect();
-    ctx.eval_tokens(prefix, &pos, &vec![0; prefix.len()], &vec![0; prefix.len()], &[]).expect("prefix");
+    let mut ctx = context_with_prefix(llama, n_ctx, per_batch + 1, prefix, false);
     let mut out = Vec::with_capacity(prompts.len());
     for chunk in prompts.chunks(per_batch) {
         let (mut toks, mut poss, mut seqs, mut outs) = (vec![], vec![], vec![], vec![]);
@@ -98,12 +107,7 @@ fn score(llama: Arc<Llama>, prefix: &[i32], prompts: &[&[i32]], candidates: &[i3
 /// median seconds per query and what the graphs did.
 fn score_alone(llama: Arc<Llama>, prefix: &[i32], prompts: &[&[i32]], candidates: &[i32], graphs: bool) -> (Vec<Vec<f32>>, f64, GraphStats) {
     let longest = prompts.iter().map(|p| p.len()).max().unwrap_or(0);
-    let mut ctx = HfContext::new(llama, longest + 16, 2, longest + 16).expect("context");
-    if !graphs {
-        ctx.disable_graphs();
-    }
-    let pos: Vec<i32> = (0..prefix.len() as i32).collect();
-    ctx.eval_tokens(prefix, &pos, &vec![0; prefix.len()], &vec![0; prefix.len()], &[]).expect("prefix");
+    let mut ctx = context_with_prefix(llama, longest + 16, 2, prefix, graphs);
     let mut out = Vec::with_capacity(prompts.len());
     let mut times = Vec::with_capacity(prompts.len());
     for p in prompts {

@@ -54,13 +54,17 @@ check() { # name backend model cpu-stride
     --out "$state/check-$1" --cpu-stride "$4" | tee "$out/gpu_check-$1.md"
   cp "$state/check-$1/gpu_check.json" "$out/gpu_check-$1.json"
 }
-torch_smollm2() { # the study's stack on the same prompts: scoring the answer tokens, and free generation
-  for mode in score generate; do
-    local flag=""; [ "$mode" = generate ] && flag="--generate"
-    peak_gpu python3 "$root/benches/gpu/torch_baseline.py" --model "$smol16" --prompts "$state/check-f16/prompts.jsonl" \
-      --candidates "$state/check-f16/candidates.json" $flag --json "$out/torch-smollm2-$mode.json" > "$state/torch.log" 2>&1 || { cat "$state/torch.log"; exit 1; }
-    echo "{\"peak_gpu_mib\": $(cat "$work/peak")}" > "$out/mem-torch-smollm2-$mode.json"
-  done
+torch_smollm2() {
+  peak_gpu python3 "$root/benches/gpu/torch_baseline.py" --model "$smol16" --prompts "$state/check-f16/prompts.jsonl" \
+    --candidates "$state/check-f16/candidates.json" --json "$out/torch-smollm2.json" > "$state/torch.log" 2>&1 || { cat "$state/torch.log"; exit 1; }
+  echo "{\"peak_gpu_mib\": $(cat "$work/peak")}" > "$out/mem-torch-smollm2.json"
+}
+torch_generate() { # the study's way of classifying: free generation, on the engine's own prompts
+  "$intent" bench --backend fp16-cuda --device 0 --plugin-path "$bin" --model "$smol16" --repeat 1 --warmup 0 \
+    --dump-prompts "$state/prompts.json" > /dev/null
+  peak_gpu python3 "$root/benches/cpu/torch_peer.py" --device cuda --model "$smol16" --prompts "$state/prompts.json" \
+    --json "$out/torch-smollm2-generate.json" > "$state/torch-generate.log" 2>&1 || { cat "$state/torch-generate.log"; exit 1; }
+  echo "{\"peak_gpu_mib\": $(cat "$work/peak")}" > "$out/mem-torch-smollm2-generate.json"
 }
 bench() { # name backend model warmup repeat extra-args...
   local name="$1" backend="$2" model="$3" warmup="$4" repeat="$5"; shift 5
@@ -84,6 +88,7 @@ step models-1b models_1b
 step check-gptq check gptq gptq-cuda "$smolq" "${CPU_STRIDE:-16}"
 step check-f16 check f16 fp16-cuda "$smol16" 100000
 step torch-smollm2 torch_smollm2
+step torch-smollm2-generate torch_generate
 step queries queries
 step bench-smollm2-f16 bench smollm2-f16 fp16-cuda "$smol16" 5 30
 step bench-smollm2-gptq bench smollm2-gptq gptq-cuda "$smolq" 5 30

@@ -15,7 +15,7 @@
 //! If a capture fails, the context says why once on stderr, runs the batch eagerly and
 //! stays eager. `INTENT_CUDA_GRAPHS=0` turns graphs off.
 
-use crate::model::{BatchPlan, HostInputs, KvCache, Llama, ModelResult};
+use crate::model::{BatchPlan, KvCache, Llama, ModelResult, RopeTables};
 
 /// The most batch shapes a context keeps graphs for.
 pub const CAPACITY: usize = 64;
@@ -82,11 +82,11 @@ impl ForwardGraphs {
 
     /// Runs a batch through a graph where one applies; `None` leaves it to the eager path.
     #[cfg_attr(not(feature = "cuda"), allow(unused_variables))]
-    pub(crate) fn run(&mut self, llama: &Llama, cache: &KvCache, plan: &BatchPlan<'_>, host: &HostInputs) -> Option<ModelResult<Vec<f32>>> {
+    pub(crate) fn run(&mut self, llama: &Llama, cache: &KvCache, plan: &BatchPlan<'_>, rope: &RopeTables) -> Option<ModelResult<Vec<f32>>> {
         #[cfg(feature = "cuda")]
         if let Some(graphs) = &mut self.cuda {
             if !plan.outputs.is_empty() && !plan.candidates.is_empty() && plan.tokens.len() <= MAX_GRAPH_TOKENS {
-                match graphs.run(llama, cache, plan, host, &mut self.stats) {
+                match graphs.run(llama, cache, plan, rope, &mut self.stats) {
                     Ok(logits) => return Some(Ok(logits)),
                     Err(cuda::Failure::Run(e)) => return Some(Err(e)),
                     Err(cuda::Failure::Capture(e)) => {
@@ -105,7 +105,7 @@ impl ForwardGraphs {
 #[cfg(feature = "cuda")]
 mod cuda {
     use super::{GraphStats, CAPACITY};
-    use crate::model::{BatchPlan, DeviceInputs, HostInputs, KvCache, Llama};
+    use crate::model::{BatchPlan, DeviceInputs, KvCache, Llama, RopeTables};
     use candle_core::cuda_backend::cudarc::driver::sys::{CUgraphInstantiate_flags, CUstreamCaptureMode};
     use candle_core::cuda_backend::cudarc::driver::{result, CudaGraph, CudaSlice, CudaStream, DevicePtr, DevicePtrMut, DeviceRepr};
     use candle_core::cuda_backend::{CudaDType, WrapErr};
@@ -175,15 +175,15 @@ mod cuda {
             Graphs { device, stream, entries: HashMap::new(), clock: 0 }
         }
 
-        pub(super) fn run(&mut self, llama: &Llama, cache: &KvCache, plan: &BatchPlan<'_>, host: &HostInputs, stats: &mut GraphStats) -> Result<Vec<f32>, Failure> {
+        pub(super) fn run(&mut self, llama: &Llama, cache: &KvCache, plan: &BatchPlan<'_>, rope: &RopeTables, stats: &mut GraphStats) -> Result<Vec<f32>, Failure> {
             let shape = Shape::of(plan);
             self.clock += 1;
             if !self.entries.contains_key(&shape) {
-                return self.warm_up(llama, cache, plan, host, shape, stats);
+                return self.warm_up(llama, cache, plan, rope, shape, stats);
             }
             let entry = self.entries.get_mut(&shape).expect("checked above");
             entry.last_used = self.clock;
-            write_inputs(&entry.inputs, host, &self.stream).map_err(run_err)?;
+            write_inputs(&entry.inputs, plan, rope, &self.stream).map_err(run_err)?;
             if entry.graph.is_none() {
                 let _exclusive = llama.stream_lock.write().unwrap_or_else(|e| e.into_inner());
                 entry.graph = Some(capture(llama, cache, plan, entry, &self.device, &self.stream)?);
@@ -199,17 +199,16 @@ mod cuda {
 
         /// The first batch of a shape: the shape's input tensors, and an eager run on them
         /// that leaves candle's layout parameters cached for the capture.
-        fn warm_up(&mut self, llama: &Llama, cache: &KvCache, plan: &BatchPlan<'_>, host: &HostInputs, shape: Shape, stats: &mut GraphStats) -> Result<Vec<f32>, Failure> {
+        fn warm_up(&mut self, llama: &Llama, cache: &KvCache, plan: &BatchPlan<'_>, rope: &RopeTables, shape: Shape, stats: &mut GraphStats) -> Result<Vec<f32>, Failure> {
             if self.entries.len() >= CAPACITY {
                 if let Some(oldest) = self.entries.iter().min_by_key(|(_, e)| e.last_used).map(|(s, _)| *s) {
                     self.entries.remove(&oldest);
                 }
             }
-            let half = host.cos.len() / plan.tokens.len().max(1);
             let dev = candle_core::Device::Cuda(self.device.clone());
-            let inputs = DeviceInputs::zeros(plan, half, &dev).map_err(run_err)?;
+            let inputs = DeviceInputs::zeros(plan, rope.half, &dev).map_err(run_err)?;
             let logits = self.stream.alloc_zeros::<f32>(shape.outputs * shape.candidates).map_err(|e| Failure::Run(format!("allocating the logits: {e}")))?;
-            write_inputs(&inputs, host, &self.stream).map_err(run_err)?;
+            write_inputs(&inputs, plan, rope, &self.stream).map_err(run_err)?;
             let out = {
                 let _shared = llama.stream_lock.read().unwrap_or_else(|e| e.into_inner());
                 let _cache_layouts = self.device.enable_cuda_graph_htod_cache();
@@ -245,15 +244,15 @@ mod cuda {
         }
     }
 
-    /// Copies `host` into the input tensors, in place (ordered on the stream).
-    fn write_inputs(inputs: &DeviceInputs, host: &HostInputs, stream: &CudaStream) -> candle_core::Result<()> {
-        write(&inputs.tokens, &host.tokens, stream)?;
-        write(&inputs.cos, &host.cos, stream)?;
-        write(&inputs.sin, &host.sin, stream)?;
-        write(&inputs.mask, &host.mask, stream)?;
+    /// Copies `plan`'s inputs into the input tensors, in place (ordered on the stream).
+    fn write_inputs(inputs: &DeviceInputs, plan: &BatchPlan<'_>, rope: &RopeTables, stream: &CudaStream) -> candle_core::Result<()> {
+        write(&inputs.tokens, plan.tokens, stream)?;
+        write(&inputs.cos, &rope.cos, stream)?;
+        write(&inputs.sin, &rope.sin, stream)?;
+        write(&inputs.mask, plan.mask, stream)?;
         if let Some((rows, candidates)) = &inputs.rows_candidates {
-            write(rows, &host.rows, stream)?;
-            write(candidates, &host.candidates, stream)?;
+            write(rows, plan.outputs, stream)?;
+            write(candidates, plan.candidates, stream)?;
         }
         Ok(())
     }

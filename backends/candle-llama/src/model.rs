@@ -316,33 +316,32 @@ impl Llama {
         Ok(KvCache { k, v, n_cells })
     }
 
-    /// What the host computes for a batch: its token ids, the rotary embedding's cos and sin
-    /// at its positions (`(t, head_dim / 2)`, F32), the mask, the output rows and candidates.
-    pub(crate) fn host_inputs(&self, plan: &BatchPlan<'_>) -> HostInputs {
+    /// The rotary embedding's cos and sin at `positions`, computed on the host.
+    pub(crate) fn rope_tables(&self, positions: &[i32]) -> RopeTables {
         let half = self.inv_freq.len();
-        let mut cos = Vec::with_capacity(plan.positions.len() * half);
-        let mut sin = Vec::with_capacity(plan.positions.len() * half);
-        for &p in plan.positions {
+        let mut cos = Vec::with_capacity(positions.len() * half);
+        let mut sin = Vec::with_capacity(positions.len() * half);
+        for &p in positions {
             for &f in &self.inv_freq {
                 let a = p as f64 * f;
                 cos.push(a.cos() as f32);
                 sin.push(a.sin() as f32);
             }
         }
-        HostInputs { tokens: plan.tokens.to_vec(), cos, sin, mask: plan.mask.to_vec(), rows: plan.outputs.to_vec(), candidates: plan.candidates.to_vec() }
+        RopeTables { cos, sin, half }
     }
 
     /// Evaluates a batch: writes its keys and values into `cache` and returns the logits of
     /// the candidate tokens at the output rows, `(outputs, candidates)` in F32. On CUDA a
     /// batch shape seen before runs as a CUDA graph (see [`ForwardGraphs`]).
     pub fn forward(&self, cache: &mut KvCache, plan: &BatchPlan<'_>, graphs: &mut ForwardGraphs) -> ModelResult<Vec<f32>> {
-        let host = self.host_inputs(plan);
-        if let Some(result) = graphs.run(self, cache, plan, &host) {
+        let rope = self.rope_tables(plan.positions);
+        if let Some(result) = graphs.run(self, cache, plan, &rope) {
             return result;
         }
         let _shared = self.stream_lock.read().unwrap_or_else(|e| e.into_inner());
         let run = || -> candle_core::Result<Vec<f32>> {
-            let inputs = DeviceInputs::upload(&host, plan, &self.device)?;
+            let inputs = DeviceInputs::upload(plan, &rope, &self.device)?;
             match self.layers(cache, plan, &inputs)? {
                 Some(logits) => logits.flatten_all()?.to_vec1::<f32>(),
                 None => Ok(Vec::new()),
@@ -399,14 +398,14 @@ impl Llama {
     }
 }
 
-/// A batch's inputs as the host computes them ([`Llama::host_inputs`]).
-pub(crate) struct HostInputs {
-    pub(crate) tokens: Vec<u32>,
+/// The rotary embedding's cos and sin at a batch's positions, `(t, half)` row-major in F32
+/// ([`Llama::rope_tables`]): the one input of a batch the host computes rather than takes
+/// from its [`BatchPlan`].
+pub(crate) struct RopeTables {
     pub(crate) cos: Vec<f32>,
     pub(crate) sin: Vec<f32>,
-    pub(crate) mask: Vec<f32>,
-    pub(crate) rows: Vec<u32>,
-    pub(crate) candidates: Vec<u32>,
+    /// `head_dim / 2`.
+    pub(crate) half: usize,
 }
 
 /// A batch's inputs on the device, the tensors [`Llama::layers`] reads: token ids `(t)`,
@@ -421,20 +420,19 @@ pub(crate) struct DeviceInputs {
 }
 
 impl DeviceInputs {
-    /// Fresh tensors holding `host`.
-    fn upload(host: &HostInputs, plan: &BatchPlan<'_>, dev: &Device) -> candle_core::Result<DeviceInputs> {
+    /// Fresh tensors holding `plan`'s inputs.
+    fn upload(plan: &BatchPlan<'_>, rope: &RopeTables, dev: &Device) -> candle_core::Result<DeviceInputs> {
         let t = plan.tokens.len();
-        let half = host.cos.len() / t.max(1);
-        let rows_candidates = if host.rows.is_empty() || host.candidates.is_empty() {
+        let rows_candidates = if plan.outputs.is_empty() || plan.candidates.is_empty() {
             None
         } else {
-            Some((Tensor::from_slice(&host.rows, host.rows.len(), dev)?, Tensor::from_slice(&host.candidates, host.candidates.len(), dev)?))
+            Some((Tensor::from_slice(plan.outputs, plan.outputs.len(), dev)?, Tensor::from_slice(plan.candidates, plan.candidates.len(), dev)?))
         };
         Ok(DeviceInputs {
-            tokens: Tensor::from_slice(&host.tokens, t, dev)?,
-            cos: Tensor::from_slice(&host.cos, (t, half), dev)?,
-            sin: Tensor::from_slice(&host.sin, (t, half), dev)?,
-            mask: Tensor::from_slice(&host.mask, (t, 1, plan.n_cells), dev)?,
+            tokens: Tensor::from_slice(plan.tokens, t, dev)?,
+            cos: Tensor::from_slice(&rope.cos, (t, rope.half), dev)?,
+            sin: Tensor::from_slice(&rope.sin, (t, rope.half), dev)?,
+            mask: Tensor::from_slice(plan.mask, (t, 1, plan.n_cells), dev)?,
             rows_candidates,
         })
     }

@@ -173,19 +173,13 @@ fn argmax(v: &[f32]) -> usize {
 fn naive_answer(engine: &Engine, ctx: &mut dyn intent_core::backend::EvalContext, query: &str, vocab: &[i32], stops: &[i32], longest: usize) -> Result<Vec<i32>, String> {
     let prompt = engine.prompt_tokens(query).map_err(|e| e.message)?;
     ctx.seq_remove(0, None, None).map_err(|e| e.message)?;
-    let n_batch = engine.context_spec().n_batch as usize;
-    let mut logits = Vec::new();
-    for (c, chunk) in prompt.chunks(n_batch).enumerate() {
-        let tokens: Vec<BatchToken> = chunk
-            .iter()
-            .enumerate()
-            .map(|(i, &token)| {
-                let pos = c * n_batch + i;
-                BatchToken { token, pos: pos as i32, seq: 0, output: pos + 1 == prompt.len() }
-            })
-            .collect();
-        logits = ctx.eval(&tokens, vocab).map_err(|e| e.message)?;
-    }
+    // The engine's contexts take a whole context's worth of tokens in one batch.
+    let tokens: Vec<BatchToken> = prompt
+        .iter()
+        .enumerate()
+        .map(|(pos, &token)| BatchToken { token, pos: pos as i32, seq: 0, output: pos + 1 == prompt.len() })
+        .collect();
+    let mut logits = ctx.eval(&tokens, vocab).map_err(|e| e.message)?;
     let mut generated = Vec::new();
     while generated.len() <= longest {
         let next = vocab[argmax(&logits)];

@@ -82,6 +82,9 @@ pub struct BenchReport {
     pub prefix_speedup: f64,
     /// Queries per second with batches of `max_batch`.
     pub batch_queries_per_s: f64,
+    /// Query tokens evaluated per second with batches of `max_batch` (the tokens each
+    /// query adds after the cached prefix, as `Classification::query_tokens` counts them).
+    pub batch_tokens_per_s: f64,
     /// Batch size used for the throughput figure.
     pub max_batch: usize,
     /// Peak resident memory of this process with the cached engine, MiB.
@@ -254,7 +257,9 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
     for _ in 0..args.repeat {
         done += cached_engine.classify_batch(&texts, &options).iter().filter(|r| r.is_ok()).count();
     }
-    let batch_queries_per_s = done as f64 / t.elapsed().as_secs_f64();
+    let elapsed = t.elapsed().as_secs_f64();
+    let batch_queries_per_s = done as f64 / elapsed;
+    let batch_tokens_per_s = (tokens.iter().sum::<usize>() * args.repeat) as f64 / elapsed;
     let peak_rss = peak_rss_mib();
     let naive = if args.naive {
         let (samples, invalid) = time_naive(&cached_engine, &queries, args.warmup, args.repeat)?;
@@ -282,6 +287,7 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
         cached,
         uncached,
         batch_queries_per_s,
+        batch_tokens_per_s,
         max_batch,
         peak_rss_mib: peak_rss,
         load_ms,
@@ -299,7 +305,10 @@ pub fn run(args: &BenchArgs) -> Result<(), String> {
             n.latency.p50_ms, n.latency.p95_ms, n.over_cached, n.invalid, n.answers
         );
     }
-    println!("batch throughput (batches of {}): {:.1} queries/s", report.max_batch, report.batch_queries_per_s);
+    println!(
+        "batch throughput (batches of {}): {:.1} queries/s, {:.0} query tokens/s",
+        report.max_batch, report.batch_queries_per_s, report.batch_tokens_per_s
+    );
     println!("peak RSS with the cached engine: {:.1} MiB; engine opened in {:.0} ms", report.peak_rss_mib, report.load_ms);
     if let Some(p) = &args.json {
         std::fs::write(p, serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?).map_err(|e| format!("{}: {e}", p.display()))?;

@@ -35,7 +35,7 @@ contact_human_agent complaint review newsletter_subscription search_product prod
 promotions chit_chat out_of_scope""".split()
 DEFAULT_SEED = 2026
 # Examples per intent and language.
-COUNTS = {"train": 160, "validation": 20, "test": 36}
+COUNTS = {"train": 240, "validation": 20, "test": 36}
 # Values the generator makes itself, split like the slot values of the sources: the test
 # split uses ones that train and validation never show. Validation draws from train's.
 EMOJIS = {

@@ -24,7 +24,8 @@ PC
 echo "built: $out/intent, $out/libintent.so, $out/libintent.a, $out/libintent_backend_gguf_cpu.so"
 
 # The default model: the fine-tuned adapter merged into the base, in every GGUF format and
-# as a GPTQ checkpoint calibrated on the train split (made again when missing or older than
+# as a GPTQ checkpoint calibrated on the train split, and the adapter as a run-time LoRA
+# GGUF over the unchanged base (made again when missing or older than
 # the adapter). Needs the base: scripts/setup.sh.
 base="$root/models/SmolLM2-135M-Instruct.Q4_1.gguf"
 adapter="$root/models/smollm2-135m-ecommerce-v1-lora"
@@ -33,12 +34,13 @@ if [ -f "$base" ]; then
   stale=0
   [ -f "$default" ] || stale=1
   [ -f "$root/models/SmolLM2-135M-intent-gptq/model.safetensors" ] || stale=1
+  [ -f "$root/models/SmolLM2-135M-intent.LORA.gguf" ] || stale=1
   for f in "$adapter"/adapter_model.safetensors "$adapter"/intent.json; do
     [ "$f" -nt "$default" ] && stale=1
   done
   if [ "$stale" -eq 1 ]; then
     "$out/intent" model prepare --base "$base" --adapter "$adapter" --out "$root/models" --name SmolLM2-135M-intent \
-      --formats F16,Q8_0,Q5_K_M,Q4_K_M,GPTQ --calibration "$root/data/train.jsonl"
+      --formats F16,Q8_0,Q5_K_M,Q4_K_M,GPTQ,LORA --calibration "$root/data/train.jsonl"
   fi
   echo "default model: $default"
 else

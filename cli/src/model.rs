@@ -58,7 +58,8 @@ pub struct PrepareArgs {
     #[arg(long)]
     name: String,
     /// Formats, comma-separated: GGUF formats by llama.cpp's names (F16 is always
-    /// written) and GPTQ (a <name>-gptq/ checkpoint, needs --calibration).
+    /// written), GPTQ (a <name>-gptq/ checkpoint, needs --calibration) and LORA
+    /// (<name>.LORA.gguf: the adapter, applied to the unchanged base at run time).
     #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_FORMATS.iter().map(|s| s.to_string()))]
     formats: Vec<String>,
     /// Explicit backend plugin file or directory (gguf-cpu's quantizer is used).

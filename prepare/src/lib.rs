@@ -8,7 +8,10 @@
 //!    rebuilt from the GGUF, F16 safetensors) for the CUDA backends and PyTorch.
 //! 3. Q8_0, Q5_K_M, Q4_K_M, ... are made by llama.cpp's own quantizer, reached through
 //!    the gguf-cpu backend plugin.
-//! 4. Each model gets a manifest beside it (the adapter's `intent.json`, with the base,
+//! 4. With `LORA`, the adapter itself is written as a llama.cpp LoRA GGUF naming the base:
+//!    no re-quantization, the frozen base stays exactly the weights the adapter was
+//!    trained on.
+//! 5. Each model gets a manifest beside it (the adapter's `intent.json`, with the base,
 //!    adapter and weight format recorded) so the engine uses the fine-tuned prompt.
 
 #![deny(missing_docs)]
@@ -35,6 +38,10 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_FORMATS: &[&str] = &["F16", "Q8_0", "Q5_K_M", "Q4_K_M"];
 /// The format name that asks for a GPTQ checkpoint.
 pub const GPTQ_FORMAT: &str = "GPTQ";
+/// The format name that asks for the adapter as a LoRA GGUF (`<name>.LORA.gguf`) that the
+/// engine applies to the unchanged base at run time: the model QLoRA trained, with the
+/// base's own 4-bit weights.
+pub const LORA_FORMAT: &str = "LORA";
 /// llama.cpp's `general.file_type` for mostly-F16 files.
 const FILE_TYPE_F16: u32 = 1;
 
@@ -135,22 +142,8 @@ fn check_base(base: &GgufFile, path: &Path) -> Result<()> {
 
 /// The base with the adapter merged, every matrix in F16 and every vector in F32.
 pub fn merged_f16(base: &GgufFile, adapter: Option<&Adapter>, progress: &mut dyn FnMut(Progress)) -> Result<GgufFile> {
-    let n_layers = base.require_u64("llama.block_count")? as usize;
     if let Some(a) = adapter {
-        for (target, pair) in &a.updates {
-            let Some(t) = base.tensor(target) else {
-                return Err(Error::new(
-                    Status::InvalidModel,
-                    format!("adapter updates {target}, which the base does not have (the base has {n_layers} layers): adapter made for another model?"),
-                ));
-            };
-            if t.dims.len() != 2 || t.dims[0] as usize != pair.n_in || t.dims[1] as usize != pair.n_out {
-                return Err(Error::new(
-                    Status::InvalidModel,
-                    format!("adapter update of {target} is {}x{} (out x in), the base weight is {:?} (in, out): shape mismatch", pair.n_out, pair.n_in, t.dims),
-                ));
-            }
-        }
+        a.check_fits(base)?;
     }
     let mut out = GgufFile { metadata: base.metadata.clone(), tensors: Vec::with_capacity(base.tensors.len()) };
     out.set("general.file_type", Value::U32(FILE_TYPE_F16));
@@ -216,11 +209,17 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
         (None, true) => return Err(Error::new(Status::InvalidArgument, "GPTQ needs calibration text (--calibration, e.g. data/train.jsonl)")),
         _ => None,
     };
+    let runtime_lora = match (&adapter, opts.formats.iter().any(|f| f.eq_ignore_ascii_case(LORA_FORMAT))) {
+        (Some(a), true) => Some((a.to_runtime_gguf(&base, &base_reference(&opts.base, &opts.out_dir)?)?, a.config.r)),
+        (None, true) => return Err(Error::new(Status::InvalidArgument, "the LORA format needs an adapter (--adapter)")),
+        _ => None,
+    };
     let f16 = merged_f16(&base, adapter.as_ref(), progress)?;
     drop(base);
     let mut formats: Vec<String> = vec!["F16".into()];
     for f in &opts.formats {
-        if !f.eq_ignore_ascii_case(GPTQ_FORMAT) && !formats.iter().any(|x| x.eq_ignore_ascii_case(f)) {
+        let separate = f.eq_ignore_ascii_case(GPTQ_FORMAT) || f.eq_ignore_ascii_case(LORA_FORMAT);
+        if !separate && !formats.iter().any(|x| x.eq_ignore_ascii_case(f)) {
             formats.push(f.to_uppercase());
         }
     }
@@ -242,11 +241,32 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
         }
         written.push(record(format, path.clone(), &path, manifest.as_ref(), format)?);
     }
+    if let Some((lora, rank)) = runtime_lora {
+        let path = path_of(LORA_FORMAT);
+        progress(Progress { step: "writing the run-time LoRA".into(), done: 0, total: 1 });
+        lora.write(&path)?;
+        let base_name = opts.base.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let weights = format!("{base_name} unchanged + LoRA rank {rank} (F16) applied at run time");
+        written.push(record(LORA_FORMAT, path.clone(), &path, manifest.as_ref(), &weights)?);
+    }
     if let Some(texts) = calibration {
         written.push(prepare_gptq(opts, &f16, &f16_path, &texts, manifest.as_ref(), progress)?);
     }
     progress(Progress { step: "done".into(), done: formats.len() as u64, total: formats.len() as u64 });
     Ok(written)
+}
+
+/// How a run-time LoRA written to `out_dir` names its base: the file name when the base is
+/// in that folder, its absolute path otherwise.
+fn base_reference(base: &Path, out_dir: &Path) -> Result<String> {
+    let canonical = |p: &Path| p.canonicalize().map_err(|e| Error::new(Status::Io, format!("cannot resolve {}: {e}", p.display())));
+    let base = canonical(base)?;
+    if base.parent() == Some(canonical(out_dir)?.as_path()) {
+        if let Some(name) = base.file_name() {
+            return Ok(name.to_string_lossy().into_owned());
+        }
+    }
+    Ok(base.to_string_lossy().into_owned())
 }
 
 /// The GPTQ checkpoint `<name>-gptq/`, calibrated on the token ids the engine evaluates
@@ -367,6 +387,27 @@ mod tests {
         }
         assert_eq!(merged.tensor("blk.0.attn_norm.weight").unwrap().ty, GgmlType::F32);
         assert_eq!(merged.get("general.file_type"), Some(&Value::U32(FILE_TYPE_F16)));
+    }
+
+    #[test]
+    fn the_runtime_lora_names_its_base_and_stores_b_in_llama_cpp_row_order() {
+        let base = tiny_base();
+        let lora = adapter("blk.0.attn_q.weight", 8, 8).to_runtime_gguf(&base, "base.gguf").unwrap();
+        let lora = GgufFile::parse(&lora.to_bytes()).unwrap();
+        assert_eq!(lora.get("general.type").and_then(Value::as_str), Some("adapter"));
+        assert_eq!(lora.get("adapter.type").and_then(Value::as_str), Some("lora"));
+        assert_eq!(lora.get(lora::GGUF_LORA_BASE_KEY).and_then(Value::as_str), Some("base.gguf"));
+        // llama.cpp scales by alpha / r: alpha must be the merge scale (2.0) times r (1).
+        assert_eq!(lora.get("adapter.lora.alpha"), Some(&Value::F32(2.0)));
+        let a = lora.tensor("blk.0.attn_q.weight.lora_a").unwrap();
+        assert_eq!((a.dims.clone(), a.to_f32().unwrap()), (vec![8, 1], vec![0.25; 8]));
+        let b = lora.tensor("blk.0.attn_q.weight.lora_b").unwrap();
+        assert_eq!(b.dims, vec![1, 8]);
+        // HF row 1 of head 0 is GGUF row 2, as in the merge.
+        assert_eq!(b.to_f32().unwrap(), vec![0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        assert!(lora.tensor("blk.0.attn_q.weight").is_none(), "the base weights stay out of the adapter");
+        let e = adapter("blk.0.attn_k.weight", 8, 8).to_runtime_gguf(&base, "base.gguf").unwrap_err();
+        assert!(e.message.contains("shape mismatch"), "{}", e.message);
     }
 
     #[test]

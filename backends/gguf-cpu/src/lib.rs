@@ -10,7 +10,7 @@
 
 use intent_plugin_abi::{
     export_plugin, status, BackendContext, BackendModel, BatchView, ContextParams, ModelFacts,
-    ModelInfo, ModelParams, PluginError,
+    ModelInfo, ModelParams, PluginError, GGUF_LORA_BASE_KEY,
 };
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
@@ -18,10 +18,11 @@ use llama_cpp_2::gguf::GgufContext as GgufMetadata;
 use llama_cpp_2::llama_backend::LlamaBackend;
 use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
-use llama_cpp_2::model::LlamaModel;
+use llama_cpp_2::model::{LlamaLoraAdapter, LlamaModel};
 use llama_cpp_2::token::LlamaToken;
 use std::ffi::{c_char, c_void, CStr, CString};
 use std::num::NonZeroU32;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 /// Architectures of the Llama family this plugin accepts (GGUF `general.architecture`).
@@ -86,42 +87,85 @@ pub fn system_info() -> String {
         .to_string()
 }
 
-/// Reads `general.architecture` from the GGUF metadata only (no tensors are loaded), so
-/// that an unsupported model is refused before llama.cpp builds anything for it.
-fn read_architecture(path: &str) -> Result<String, PluginError> {
-    let meta = GgufMetadata::from_file(std::path::Path::new(path)).ok_or_else(|| {
-        PluginError::new(status::MODEL_LOAD, format!("{path} is not a readable GGUF file ({})", last_llama_log()))
-    })?;
-    let key = meta.find_key("general.architecture");
-    if key < 0 {
-        return Err(PluginError::new(status::MODEL_LOAD, format!("{path}: GGUF metadata has no general.architecture")));
-    }
-    meta.val_str(key)
-        .map(str::to_string)
-        .ok_or_else(|| PluginError::new(status::MODEL_LOAD, format!("{path}: general.architecture is not a string")))
+/// What the GGUF metadata says before llama.cpp builds anything.
+struct Header {
+    /// `general.architecture`.
+    architecture: String,
+    /// For a run-time LoRA adapter (`general.type = adapter`), the base it applies to.
+    lora_base: Option<PathBuf>,
 }
 
-/// Checks that `path` is a GGUF file of a supported architecture; returns the architecture.
-fn check_model_file(path: &str) -> Result<String, PluginError> {
-    if !std::path::Path::new(path).is_file() {
+/// Reads the GGUF metadata only (no tensors are loaded), so that an unsupported model is
+/// refused before llama.cpp builds anything for it.
+fn read_header(path: &str) -> Result<Header, PluginError> {
+    let meta = GgufMetadata::from_file(Path::new(path)).ok_or_else(|| {
+        PluginError::new(status::MODEL_LOAD, format!("{path} is not a readable GGUF file ({})", last_llama_log()))
+    })?;
+    let string = |key: &str| -> Result<Option<String>, PluginError> {
+        let k = meta.find_key(key);
+        if k < 0 {
+            return Ok(None);
+        }
+        meta.val_str(k)
+            .map(|v| Some(v.to_string()))
+            .ok_or_else(|| PluginError::new(status::MODEL_LOAD, format!("{path}: {key} is not a string")))
+    };
+    let architecture = string("general.architecture")?
+        .ok_or_else(|| PluginError::new(status::MODEL_LOAD, format!("{path}: GGUF metadata has no general.architecture")))?;
+    let lora_base = match string("general.type")?.as_deref() {
+        Some("adapter") => {
+            let Some(base) = string(GGUF_LORA_BASE_KEY)? else {
+                return Err(PluginError::new(
+                    status::UNSUPPORTED,
+                    format!(
+                        "{path} is a LoRA adapter without {GGUF_LORA_BASE_KEY}: it does not say which base it applies to \
+                         (write it with `intent model prepare --formats LORA`, or merge it into the base)"
+                    ),
+                ));
+            };
+            let dir = Path::new(path).parent().unwrap_or(Path::new("."));
+            Some(dir.join(base))
+        }
+        _ => None,
+    };
+    Ok(Header { architecture, lora_base })
+}
+
+/// Checks that `path` is a GGUF file of a supported architecture; returns its header.
+fn check_model_file(path: &str) -> Result<Header, PluginError> {
+    if !Path::new(path).is_file() {
         return Err(PluginError::new(status::MODEL_LOAD, format!("model file not found: {path}")));
     }
-    let architecture = read_architecture(path)?;
-    if !SUPPORTED_ARCHITECTURES.contains(&architecture.as_str()) {
+    let header = read_header(path)?;
+    if !SUPPORTED_ARCHITECTURES.contains(&header.architecture.as_str()) {
         return Err(PluginError::new(
             status::UNSUPPORTED,
             format!(
-                "{path}: architecture '{architecture}' is not supported by gguf-cpu (supported: {})",
+                "{path}: architecture '{}' is not supported by gguf-cpu (supported: {})",
+                header.architecture,
                 SUPPORTED_ARCHITECTURES.join(", ")
             ),
         ));
     }
-    Ok(architecture)
+    Ok(header)
+}
+
+/// For a run-time LoRA adapter at `path`, its base: a plain GGUF model that exists.
+fn check_lora_base(path: &str, base: &Path) -> Result<String, PluginError> {
+    let base = base.to_str().ok_or_else(|| PluginError::invalid(format!("{path}: the base path is not UTF-8")))?;
+    let header = check_model_file(base).map_err(|e| PluginError::new(e.status, format!("the base of the LoRA adapter {path}: {}", e.message)))?;
+    if header.lora_base.is_some() {
+        return Err(PluginError::new(status::UNSUPPORTED, format!("the base of the LoRA adapter {path}, {base}, is itself an adapter")));
+    }
+    Ok(base.to_string())
 }
 
 /// A GGUF model loaded by llama.cpp.
 pub struct GgufModel {
     model: Arc<LlamaModel>,
+    /// A run-time LoRA adapter applied in every context (owned by the model in llama.cpp;
+    /// the lock only serialises setting it on new contexts).
+    lora: Option<Mutex<LlamaLoraAdapter>>,
     facts: ModelFacts,
 }
 
@@ -146,19 +190,37 @@ impl BackendModel for GgufModel {
 
     fn open(path: &str, params: &ModelParams) -> Result<Self, PluginError> {
         let backend = backend()?;
-        let architecture = check_model_file(path)?;
+        let header = check_model_file(path)?;
+        let architecture = header.architecture;
+        let weights = match &header.lora_base {
+            Some(base) => check_lora_base(path, base)?,
+            None => path.to_string(),
+        };
         let model_params = LlamaModelParams::default().with_use_mmap(params.use_mmap != 0);
-        let model = LlamaModel::load_from_file(backend, path, &model_params).map_err(|e| {
+        let mut model = LlamaModel::load_from_file(backend, &weights, &model_params).map_err(|e| {
             PluginError::new(
                 status::MODEL_LOAD,
-                format!("llama.cpp could not load {path}: {e} ({})", last_llama_log()),
+                format!("llama.cpp could not load {weights}: {e} ({})", last_llama_log()),
             )
         })?;
+        let lora = match header.lora_base {
+            Some(_) => Some(Mutex::new(model.lora_adapter_init(path).map_err(|e| {
+                PluginError::new(
+                    status::MODEL_LOAD,
+                    format!("llama.cpp could not load the LoRA adapter {path} for {weights}: {e} ({})", last_llama_log()),
+                )
+            })?)),
+            None => None,
+        };
         let vocab = model.vocab();
         let (bos, eos, eot) = (vocab.bos(), vocab.eos(), vocab.eot());
         let name = model.meta_val_str("general.name").unwrap_or_else(|_| "unnamed".into());
+        let lora_note = match &lora {
+            Some(_) => format!(" + run-time LoRA {}", Path::new(path).file_name().map(|n| n.to_string_lossy()).unwrap_or_default()),
+            None => String::new(),
+        };
         let description = format!(
-            "{name} ({architecture}, {:.1}M params, {:.1} MB, {}) [{}]",
+            "{name}{lora_note} ({architecture}, {:.1}M params, {:.1} MB, {}) [{}]",
             model.n_params() as f64 / 1e6,
             model.size() as f64 / 1e6,
             if params.use_mmap != 0 { "mmap" } else { "loaded in memory" },
@@ -183,7 +245,7 @@ impl BackendModel for GgufModel {
             bos_text: token_text(&model, bos),
             eos_text: token_text(&model, eos),
         };
-        Ok(GgufModel { model: Arc::new(model), facts })
+        Ok(GgufModel { model: Arc::new(model), lora, facts })
     }
 
     fn info(&self) -> ModelInfo {
@@ -206,7 +268,9 @@ impl BackendModel for GgufModel {
                 ),
             ));
         };
-        check_model_file(input)?;
+        if check_model_file(input)?.lora_base.is_some() {
+            return Err(PluginError::new(status::UNSUPPORTED, format!("{input} is a LoRA adapter, not a model to quantize")));
+        }
         let c_input = CString::new(input).map_err(|_| PluginError::invalid("input path contains a NUL byte"))?;
         let c_output = CString::new(output).map_err(|_| PluginError::invalid("output path contains a NUL byte"))?;
         // SAFETY: plain-data defaults from llama.cpp; the paths outlive the call.
@@ -253,12 +317,18 @@ impl BackendModel for GgufModel {
         };
         let ctx = {
             let _guard = CONTEXT_CREATION.lock().unwrap_or_else(|p| p.into_inner());
-            model.new_context(backend, ctx_params).map_err(|e| {
+            let mut ctx = model.new_context(backend, ctx_params).map_err(|e| {
                 PluginError::new(
                     status::OUT_OF_MEMORY,
                     format!("llama.cpp could not create a context of {n_ctx} positions: {e} ({})", last_llama_log()),
                 )
-            })?
+            })?;
+            if let Some(lora) = &self.lora {
+                let mut adapter = lora.lock().unwrap_or_else(|p| p.into_inner());
+                ctx.lora_adapter_set(&mut adapter, 1.0)
+                    .map_err(|e| PluginError::backend(format!("llama.cpp could not apply the LoRA adapter: {e} ({})", last_llama_log())))?;
+            }
+            ctx
         };
         Ok(GgufContext {
             ctx: SendContext(ctx),

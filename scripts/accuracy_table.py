@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The accuracy table: every format of the fine-tuned model on the test split, side by side.
 
-Runs `intent eval` on the test split for each prepared GGUF format (skipping a format
+Runs `intent eval` on the test split for each prepared GGUF format and the run-time LoRA
+over the unchanged Q4_1 base (skipping a format
 whose predictions are already there unless --rerun), reads the FP16 predictions made on a
 GPU by training/evaluate.py and the GPTQ checkpoint's (training/gptq_eval.sh: its weights
 decoded by the reference dequantizer, scored in FP16 on the GPU), and writes
@@ -73,14 +74,18 @@ def main():
     sources = []
     fp16 = out_dir / "fp16-cuda-predictions.jsonl"
     if fp16.exists():
-        sources.append(("fine-tuned FP16 (PyTorch, CUDA)", fp16, None))
+        sources.append(("fine-tuned FP16 (PyTorch, CUDA)", fp16, None, []))
     gptq = out_dir / "gptq-predictions.jsonl"
     if gptq.exists():
-        sources.append(("fine-tuned GPTQ 4-bit g64 act-order (decoded, PyTorch, CUDA)", gptq, Path(args.models) / f"{args.name}-gptq" / "model.safetensors"))
+        sources.append(("fine-tuned GPTQ 4-bit g64 act-order (decoded, PyTorch, CUDA)", gptq, Path(args.models) / f"{args.name}-gptq" / "model.safetensors", []))
     for fmt in GGUF_FORMATS:
         model = Path(args.models) / f"{args.name}.{fmt}.gguf"
-        sources.append((f"fine-tuned GGUF {fmt} (gguf-cpu)", out_dir / fmt / "predictions.jsonl", model))
-    for title, pred_path, model in sources:
+        sources.append((f"fine-tuned GGUF {fmt} (gguf-cpu)", out_dir / fmt / "predictions.jsonl", model, []))
+    # The adapter applied at run time to the unchanged Q4_1 base: its size is both files.
+    lora = Path(args.models) / f"{args.name}.LORA.gguf"
+    sources.append(("Q4_1 base + run-time LoRA (gguf-cpu)", out_dir / "LORA" / "predictions.jsonl", lora,
+                    [Path(args.models) / "SmolLM2-135M-Instruct.Q4_1.gguf"]))
+    for title, pred_path, model, shared in sources:
         if model is not None and model.suffix == ".gguf" and (args.rerun or not pred_path.exists()):
             if not model.exists():
                 sys.exit(f"{model} is missing: run `intent model prepare` first (see training/README.md)")
@@ -92,7 +97,8 @@ def main():
             sys.exit(f"{pred_path}: {len(predicted)} predictions for {len(gold)} test examples")
         row = {"format": title, **metrics(gold, langs, predicted, labels), "predictions": predicted}
         if model is not None:
-            row["size_mb"] = round(model.stat().st_size / 1e6, 1) if model.exists() else None
+            files = [model, *shared]
+            row["size_mb"] = round(sum(f.stat().st_size for f in files) / 1e6, 1) if all(f.exists() for f in files) else None
         rows.append(row)
 
     reference = next((r for r in rows if r["format"].startswith("fine-tuned FP16")), None)

@@ -6,6 +6,8 @@ import json, os, sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 from svg_chart import chart  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from cpu_formats import FORMATS  # noqa: E402
 
 out = sys.argv[1]
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
@@ -16,11 +18,11 @@ def write(name, text):
 
 accuracy = {r["format"]: r["accuracy"] for r in json.load(open(os.path.join(root, "reports/accuracy/accuracy.json")))}
 points, memory = [], []
-for fmt in ["F16", "Q8_0", "Q5_K_M", "Q4_K_M"]:
+for fmt, label, row, _ in FORMATS:
     b = load(f"bench-{fmt}-t2.json")
     if b:
-        points.append((f"GGUF {fmt}", [(b["cached"]["p50_ms"], 100 * accuracy[f"fine-tuned GGUF {fmt} (gguf-cpu)"])]))
-        memory.append((f"GGUF {fmt}", b["peak_rss_mib"]))
+        points.append((label, [(b["cached"]["p50_ms"], 100 * accuracy[row])]))
+        memory.append((label, b["peak_rss_mib"]))
 torch = load("torch-fp16-t2.json")
 if torch:
     points.append(("PyTorch FP16", [(torch["single_p50_ms"], 100 * accuracy["fine-tuned FP16 (PyTorch, CUDA)"])]))

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The CPU half of the trade-off table: every GGUF format of the fine-tuned default model
+# and its adapter applied at run time to the unchanged Q4_1 base (LORA)
 # timed with `intent bench` (engine with the prefix cached, prompt recomputed, batches,
 # peak RSS, load time) and the straightforward way (`--naive`: whole prompt, free greedy
 # answer), with 2 threads and with 1, one process per format and thread count, then joined
@@ -15,7 +16,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 out="$1"; mkdir -p "$out"
 source "$root/scripts/env.sh"
-for fmt in F16 Q8_0 Q5_K_M Q4_K_M; do
+for fmt in F16 Q8_0 Q5_K_M Q4_K_M LORA; do
   for threads in 2 1; do
     [ -e "$out/bench-$fmt-t$threads.json" ] && continue
     "$root/target/release/intent" bench --model "$root/models/SmolLM2-135M-intent.$fmt.gguf" --naive \

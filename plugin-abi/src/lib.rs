@@ -38,9 +38,10 @@ pub const ABI_MINOR: u32 = 1;
 /// The one symbol a plugin exports: `const PluginTable *intent_backend_plugin(void)`.
 pub const ENTRY_SYMBOL: &str = "intent_backend_plugin";
 /// GGUF metadata key of a LoRA adapter file made for run-time use (`general.type =
-/// adapter`, written by `intent model prepare --formats LORA`): the base model it applies
-/// to, a file name in the adapter's folder or an absolute path. A GGUF backend opening such
-/// a file loads that base and applies the adapter in every context.
+/// adapter`, written by `intent model prepare --formats LORA`): the file name of the base
+/// model it applies to, in the adapter's folder (a plain name: a model file cannot point the
+/// engine at other paths). A GGUF backend opening such a file loads that base and applies
+/// the adapter in every context.
 pub const GGUF_LORA_BASE_KEY: &str = "intent.lora.base";
 
 /// Status codes returned by plugin functions. `0` is success.

@@ -210,7 +210,7 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
         _ => None,
     };
     let runtime_lora = match (&adapter, opts.formats.iter().any(|f| f.eq_ignore_ascii_case(LORA_FORMAT))) {
-        (Some(a), true) => Some((a.to_runtime_gguf(&base, &base_reference(&opts.base, &opts.out_dir)?)?, a.config.r)),
+        (Some(a), true) => Some((a.to_runtime_gguf(&base, &base_beside(&opts.base, &opts.out_dir)?)?, a.config.r)),
         (None, true) => return Err(Error::new(Status::InvalidArgument, "the LORA format needs an adapter (--adapter)")),
         _ => None,
     };
@@ -256,17 +256,30 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
     Ok(written)
 }
 
-/// How a run-time LoRA written to `out_dir` names its base: the file name when the base is
-/// in that folder, its absolute path otherwise.
-fn base_reference(base: &Path, out_dir: &Path) -> Result<String> {
-    let canonical = |p: &Path| p.canonicalize().map_err(|e| Error::new(Status::Io, format!("cannot resolve {}: {e}", p.display())));
-    let base = canonical(base)?;
-    if base.parent() == Some(canonical(out_dir)?.as_path()) {
-        if let Some(name) = base.file_name() {
-            return Ok(name.to_string_lossy().into_owned());
-        }
+/// The file name by which a run-time LoRA written to `out_dir` names its base, which must
+/// lie in that folder: the base is copied there when it is elsewhere, and a different file
+/// of the same name there is refused.
+fn base_beside(base: &Path, out_dir: &Path) -> Result<String> {
+    let name = base
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{}: the base has no file name", base.display())))?;
+    let beside = out_dir.join(&name);
+    let same_file = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y);
+    if same_file(base, &beside) {
+        return Ok(name);
     }
-    Ok(base.to_string_lossy().into_owned())
+    if beside.exists() {
+        if sha256_file(&beside)? != sha256_file(base)? {
+            return Err(Error::new(
+                Status::InvalidArgument,
+                format!("the run-time LoRA names its base by file name, and {} is another file than {}", beside.display(), base.display()),
+            ));
+        }
+        return Ok(name);
+    }
+    std::fs::copy(base, &beside).map_err(|e| Error::new(Status::Io, format!("cannot copy the base beside the LoRA, to {}: {e}", beside.display())))?;
+    Ok(name)
 }
 
 /// The GPTQ checkpoint `<name>-gptq/`, calibrated on the token ids the engine evaluates
@@ -408,6 +421,24 @@ mod tests {
         assert!(lora.tensor("blk.0.attn_q.weight").is_none(), "the base weights stay out of the adapter");
         let e = adapter("blk.0.attn_k.weight", 8, 8).to_runtime_gguf(&base, "base.gguf").unwrap_err();
         assert!(e.message.contains("shape mismatch"), "{}", e.message);
+    }
+
+    #[test]
+    fn the_runtime_lora_s_base_is_put_beside_it_and_a_different_namesake_is_refused() {
+        let root = std::env::temp_dir().join(format!("intent-prepare-beside-{}", std::process::id()));
+        let (src, out) = (root.join("src"), root.join("out"));
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::create_dir_all(&out).unwrap();
+        let base = src.join("base.gguf");
+        std::fs::write(&base, b"the base").unwrap();
+        assert_eq!(base_beside(&base, &src).unwrap(), "base.gguf", "already beside: nothing to copy");
+        assert_eq!(base_beside(&base, &out).unwrap(), "base.gguf");
+        assert_eq!(std::fs::read(out.join("base.gguf")).unwrap(), b"the base", "copied beside the adapter");
+        assert_eq!(base_beside(&base, &out).unwrap(), "base.gguf", "the same file there is fine");
+        std::fs::write(out.join("base.gguf"), b"another model").unwrap();
+        let e = base_beside(&base, &out).unwrap_err();
+        assert!(e.message.contains("another file"), "{}", e.message);
+        std::fs::remove_dir_all(root).ok();
     }
 
     #[test]

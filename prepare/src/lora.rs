@@ -195,7 +195,7 @@ impl Adapter {
     /// 29% more time per query on CPU), the rows of q/k updates
     /// permuted as llama.cpp stores the base; `adapter.lora.alpha` is scale · r, so that
     /// llama.cpp's alpha / r is the merge scale. `base_ref` (the base's file name beside
-    /// the adapter, or an absolute path) is written under [`GGUF_LORA_BASE_KEY`].
+    /// the adapter) is written under [`GGUF_LORA_BASE_KEY`].
     pub fn to_runtime_gguf(&self, base: &GgufFile, base_ref: &str) -> Result<GgufFile> {
         self.check_fits(base)?;
         let mut out = GgufFile { metadata: Vec::new(), tensors: Vec::with_capacity(2 * self.updates.len()) };

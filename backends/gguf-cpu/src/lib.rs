@@ -123,6 +123,13 @@ fn read_header(path: &str) -> Result<Header, PluginError> {
                     ),
                 ));
             };
+            let plain = !base.is_empty() && base != "." && base != ".." && !base.contains(['/', '\\']);
+            if !plain {
+                return Err(PluginError::new(
+                    status::MODEL_LOAD,
+                    format!("{path}: {GGUF_LORA_BASE_KEY} is '{base}', not a plain file name in the adapter's folder"),
+                ));
+            }
             let dir = Path::new(path).parent().unwrap_or(Path::new("."));
             Some(dir.join(base))
         }

@@ -463,7 +463,7 @@ fn the_runtime_lora_on_the_exact_base_gives_the_labels_of_the_fp16_model() {
 }
 
 #[test]
-fn a_runtime_lora_without_its_base_without_a_base_key_or_for_another_base_is_refused() {
+fn runtime_lora_files_with_a_missing_unnamed_outside_or_foreign_base_are_refused() {
     let mut o = options();
     // Copied away from its base.
     let alone = temp("alone.LORA.gguf");
@@ -479,13 +479,26 @@ fn a_runtime_lora_without_its_base_without_a_base_key_or_for_another_base_is_ref
     let e = open(&o).err().unwrap();
     assert_eq!(e.status, Status::UnsupportedModel);
     assert!(e.message.contains("intent.lora.base"), "{}", e.message);
-    // Shapes that do not fit the base it names.
-    let base = default_model().to_string_lossy().into_owned();
+    // A base outside the adapter's folder: a model file may not point the engine elsewhere.
     let mut meta = adapter.to_vec();
     meta.push(("adapter.lora.alpha", Meta::F32(2.0)));
-    meta.push(("intent.lora.base", Meta::Str(&base)));
-    let foreign = temp("foreign.gguf");
+    let elsewhere = default_model().to_string_lossy().into_owned();
     let tensors: [(&str, &[u64]); 2] = [("blk.0.attn_q.weight.lora_a", &[7, 1]), ("blk.0.attn_q.weight.lora_b", &[1, 7])];
+    for base in [elsewhere.as_str(), "../base.gguf"] {
+        let pointing = temp("pointing.gguf");
+        let mut m = meta.clone();
+        m.push(("intent.lora.base", Meta::Str(base)));
+        std::fs::write(&pointing, gguf_with(&m, &tensors)).unwrap();
+        o.model = Some(pointing);
+        let e = open(&o).err().unwrap();
+        assert!(e.message.contains("not a plain file name"), "{}", e.message);
+    }
+    // Shapes that do not fit the base it names (the default model, linked beside it).
+    let linked = temp("base.gguf");
+    std::fs::remove_file(&linked).ok();
+    std::os::unix::fs::symlink(default_model(), &linked).unwrap();
+    meta.push(("intent.lora.base", Meta::Str("base.gguf")));
+    let foreign = temp("foreign.gguf");
     std::fs::write(&foreign, gguf_with(&meta, &tensors)).unwrap();
     o.model = Some(foreign);
     let e = open(&o).err().unwrap();

@@ -28,6 +28,8 @@ pub struct GgufSummary {
     pub architecture: Option<String>,
     /// `general.name`, if present.
     pub name: Option<String>,
+    /// For a run-time LoRA adapter, the base it names (`intent.lora.base`), if a string.
+    pub lora_base: Option<String>,
     /// Offset of the tensor data section.
     pub data_offset: u64,
     /// End of the last tensor's data (for the types whose sizes are known); the end of the
@@ -197,7 +199,7 @@ pub fn inspect_reader(inner: impl Read, file_size: u64) -> Result<GgufSummary> {
     if n_tensors > MAX_TENSORS || n_kv > MAX_KV {
         return Err(r.bad(format!("{n_tensors} tensors / {n_kv} metadata entries")));
     }
-    let (mut architecture, mut name, mut alignment) = (None, None, 32u64);
+    let (mut architecture, mut name, mut lora_base, mut alignment) = (None, None, None, 32u64);
     for _ in 0..n_kv {
         let key = r.string()?;
         let t = r.u32()?;
@@ -212,6 +214,7 @@ pub fn inspect_reader(inner: impl Read, file_size: u64) -> Result<GgufSummary> {
         match key.as_str() {
             "general.architecture" => architecture = value,
             "general.name" => name = value,
+            intent_plugin_abi::GGUF_LORA_BASE_KEY => lora_base = value,
             _ => {}
         }
     }
@@ -253,7 +256,7 @@ pub fn inspect_reader(inner: impl Read, file_size: u64) -> Result<GgufSummary> {
         }
         data_end = data_end.max(end);
     }
-    Ok(GgufSummary { version, n_tensors, n_kv, architecture, name, data_offset, data_end, file_size })
+    Ok(GgufSummary { version, n_tensors, n_kv, architecture, name, lora_base, data_offset, data_end, file_size })
 }
 
 /// Whether the file starts with the GGUF magic.

@@ -127,6 +127,19 @@ pub fn model_format(path: &Path) -> Result<&'static str> {
         if summary.architecture.is_none() {
             return Err(Error::new(Status::InvalidModel, format!("{}: GGUF without general.architecture", path.display())));
         }
+        // A run-time LoRA's base gets the same header checks before the backend reads it
+        // (the backend refuses a base named by a path, so only a plain name is followed).
+        let plain = |name: &str| {
+            let mut parts = Path::new(name).components();
+            matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None))
+        };
+        if let Some(base) = summary.lora_base.as_deref().filter(|b| plain(b)) {
+            let base_path = path.parent().unwrap_or(Path::new(".")).join(base);
+            if base_path.is_file() {
+                gguf::inspect(&base_path)
+                    .map_err(|e| Error::new(e.status, format!("the base of the LoRA adapter {}: {}", path.display(), e.message)))?;
+            }
+        }
         return Ok("gguf");
     }
     Err(Error::new(

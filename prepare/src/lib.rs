@@ -209,8 +209,18 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
         (None, true) => return Err(Error::new(Status::InvalidArgument, "GPTQ needs calibration text (--calibration, e.g. data/train.jsonl)")),
         _ => None,
     };
+    let path_of = |format: &str| opts.out_dir.join(format!("{}.{format}.gguf", opts.name));
+    if let Some(format) = opts.formats.iter().chain(std::iter::once(&"F16".to_string())).find(|f| same_file(&opts.base, &path_of(&f.to_uppercase()))) {
+        return Err(Error::new(
+            Status::InvalidArgument,
+            format!("the base {} would be overwritten by the {format} output: choose another --name or --out", opts.base.display()),
+        ));
+    }
     let runtime_lora = match (&adapter, opts.formats.iter().any(|f| f.eq_ignore_ascii_case(LORA_FORMAT))) {
-        (Some(a), true) => Some((a.to_runtime_gguf(&base, &base_beside(&opts.base, &opts.out_dir)?)?, a.config.r)),
+        (Some(a), true) => {
+            a.check_fits(&base)?;
+            Some((a.to_runtime_gguf(&base, &base_beside(&opts.base, &opts.out_dir)?)?, a.config.r))
+        }
         (None, true) => return Err(Error::new(Status::InvalidArgument, "the LORA format needs an adapter (--adapter)")),
         _ => None,
     };
@@ -223,7 +233,6 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
             formats.push(f.to_uppercase());
         }
     }
-    let path_of = |format: &str| opts.out_dir.join(format!("{}.{format}.gguf", opts.name));
     let f16_path = path_of("F16");
     progress(Progress { step: "writing F16".into(), done: 0, total: 1 });
     f16.write(&f16_path)?;
@@ -265,7 +274,6 @@ fn base_beside(base: &Path, out_dir: &Path) -> Result<String> {
         .map(|n| n.to_string_lossy().into_owned())
         .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{}: the base has no file name", base.display())))?;
     let beside = out_dir.join(&name);
-    let same_file = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y);
     if same_file(base, &beside) {
         return Ok(name);
     }
@@ -278,8 +286,16 @@ fn base_beside(base: &Path, out_dir: &Path) -> Result<String> {
         }
         return Ok(name);
     }
-    std::fs::copy(base, &beside).map_err(|e| Error::new(Status::Io, format!("cannot copy the base beside the LoRA, to {}: {e}", beside.display())))?;
+    let partial = out_dir.join(format!(".{name}.partial"));
+    std::fs::copy(base, &partial)
+        .and_then(|_| std::fs::rename(&partial, &beside))
+        .map_err(|e| Error::new(Status::Io, format!("cannot copy the base beside the LoRA, to {}: {e}", beside.display())))?;
     Ok(name)
+}
+
+/// Whether two paths name the same existing file.
+fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
 /// The GPTQ checkpoint `<name>-gptq/`, calibrated on the token ids the engine evaluates
@@ -439,6 +455,38 @@ mod tests {
         let e = base_beside(&base, &out).unwrap_err();
         assert!(e.message.contains("another file"), "{}", e.message);
         std::fs::remove_dir_all(root).ok();
+    }
+
+    #[test]
+    fn a_base_that_an_output_would_overwrite_and_a_zero_alpha_lora_are_refused() {
+        let out = std::env::temp_dir().join(format!("intent-prepare-overwrite-{}", std::process::id()));
+        std::fs::create_dir_all(&out).unwrap();
+        let mut base = tiny_base();
+        base.set("tokenizer.ggml.model", Value::Str("gpt2".into()));
+        base.set("tokenizer.ggml.tokens", Value::Array(8, vec![Value::Str("a".into())]));
+        let path = out.join("n.Q8_0.gguf");
+        base.write(&path).unwrap();
+        let opts = PrepareOptions {
+            base: path.clone(),
+            adapter: None,
+            out_dir: out.clone(),
+            name: "n".into(),
+            formats: vec!["q8_0".into()],
+            plugin_path: None,
+            threads: 1,
+            calibration: None,
+            calibration_samples: 1,
+            gptq: default_gptq_params(),
+        };
+        let e = prepare(&opts, &mut |_| {}).unwrap_err();
+        assert!(e.message.contains("would be overwritten by the q8_0 output"), "{}", e.message);
+        assert_eq!(GgufFile::read(&path).unwrap().tensors.len(), 3, "the base is untouched");
+        std::fs::remove_dir_all(out).ok();
+
+        let mut zero = adapter("blk.0.attn_q.weight", 8, 8);
+        zero.scale = 0.0;
+        let e = zero.to_runtime_gguf(&tiny_base(), "base.gguf").unwrap_err();
+        assert!(e.message.contains("lora_alpha is 0"), "{}", e.message);
     }
 
     #[test]

@@ -198,6 +198,10 @@ impl Adapter {
     /// the adapter) is written under [`GGUF_LORA_BASE_KEY`].
     pub fn to_runtime_gguf(&self, base: &GgufFile, base_ref: &str) -> Result<GgufFile> {
         self.check_fits(base)?;
+        if self.scale == 0.0 {
+            // llama.cpp reads alpha 0 as "no alpha" and would apply the update at scale 1.
+            return Err(Error::new(Status::InvalidModel, "the adapter's lora_alpha is 0: its update is zero, nothing to apply"));
+        }
         let mut out = GgufFile { metadata: Vec::new(), tensors: Vec::with_capacity(2 * self.updates.len()) };
         let architecture = base.get("general.architecture").cloned().unwrap_or(Value::Str("llama".into()));
         out.set("general.architecture", architecture);

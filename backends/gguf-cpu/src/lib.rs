@@ -106,6 +106,10 @@ fn read_header(path: &str) -> Result<Header, PluginError> {
         if k < 0 {
             return Ok(None);
         }
+        // llama.cpp aborts the process when a value of another type is read as a string.
+        if meta.kv_type(k) != llama_cpp_sys_2::GGUF_TYPE_STRING {
+            return Err(PluginError::new(status::MODEL_LOAD, format!("{path}: {key} is not a string")));
+        }
         meta.val_str(k)
             .map(|v| Some(v.to_string()))
             .ok_or_else(|| PluginError::new(status::MODEL_LOAD, format!("{path}: {key} is not a string")))
@@ -123,7 +127,8 @@ fn read_header(path: &str) -> Result<Header, PluginError> {
                     ),
                 ));
             };
-            let plain = !base.is_empty() && base != "." && base != ".." && !base.contains(['/', '\\']);
+            let mut parts = Path::new(&base).components();
+            let plain = matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) && !base.contains(['/', '\\']);
             if !plain {
                 return Err(PluginError::new(
                     status::MODEL_LOAD,
@@ -169,10 +174,11 @@ fn check_lora_base(path: &str, base: &Path) -> Result<String, PluginError> {
 
 /// A GGUF model loaded by llama.cpp.
 pub struct GgufModel {
-    model: Arc<LlamaModel>,
     /// A run-time LoRA adapter applied in every context (owned by the model in llama.cpp;
-    /// the lock only serialises setting it on new contexts).
+    /// the lock only serialises setting it on new contexts). Declared before the model,
+    /// so dropped before it.
     lora: Option<Mutex<LlamaLoraAdapter>>,
+    model: Arc<LlamaModel>,
     facts: ModelFacts,
 }
 

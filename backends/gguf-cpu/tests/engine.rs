@@ -493,6 +493,24 @@ fn runtime_lora_files_with_a_missing_unnamed_outside_or_foreign_base_are_refused
         let e = open(&o).err().unwrap();
         assert!(e.message.contains("not a plain file name"), "{}", e.message);
     }
+    // A base name that is not a string: read as one, llama.cpp would abort the process.
+    let mut m = meta.clone();
+    m.push(("intent.lora.base", Meta::F32(1.0)));
+    let typed = temp("typed.gguf");
+    std::fs::write(&typed, gguf_with(&m, &tensors)).unwrap();
+    o.model = Some(typed);
+    let e = open(&o).err().unwrap();
+    assert!(e.message.contains("intent.lora.base is not a string"), "{}", e.message);
+    // A corrupt base gets the engine's header checks, as a model named directly does.
+    std::fs::write(temp("corrupt-base.gguf"), b"GGUF\x03\x00\x00\x00 truncated").unwrap();
+    let mut m = meta.clone();
+    m.push(("intent.lora.base", Meta::Str("corrupt-base.gguf")));
+    let corrupt = temp("corrupt.gguf");
+    std::fs::write(&corrupt, gguf_with(&m, &tensors)).unwrap();
+    o.model = Some(corrupt);
+    let e = open(&o).err().unwrap();
+    assert_eq!(e.status, Status::InvalidModel);
+    assert!(e.message.contains("the base of the LoRA adapter"), "{}", e.message);
     // Shapes that do not fit the base it names (the default model, linked beside it).
     let linked = temp("base.gguf");
     std::fs::remove_file(&linked).ok();

@@ -129,11 +129,7 @@ pub fn model_format(path: &Path) -> Result<&'static str> {
         }
         // A run-time LoRA's base gets the same header checks before the backend reads it
         // (the backend refuses a base named by a path, so only a plain name is followed).
-        let plain = |name: &str| {
-            let mut parts = Path::new(name).components();
-            matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None))
-        };
-        if let Some(base) = summary.lora_base.as_deref().filter(|b| plain(b)) {
+        if let Some(base) = summary.lora_base.as_deref().filter(|b| intent_plugin_abi::is_plain_file_name(b)) {
             let base_path = path.parent().unwrap_or(Path::new(".")).join(base);
             if base_path.is_file() {
                 gguf::inspect(&base_path)

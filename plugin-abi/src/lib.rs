@@ -44,6 +44,13 @@ pub const ENTRY_SYMBOL: &str = "intent_backend_plugin";
 /// the adapter in every context.
 pub const GGUF_LORA_BASE_KEY: &str = "intent.lora.base";
 
+/// Whether `name`, the value of [`GGUF_LORA_BASE_KEY`], is a plain file name: one normal
+/// path component, without `/` or `\\`, so that joined to the adapter's folder it stays there.
+pub fn is_plain_file_name(name: &str) -> bool {
+    let mut parts = std::path::Path::new(name).components();
+    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) && !name.contains(['/', '\\'])
+}
+
 /// Status codes returned by plugin functions. `0` is success.
 pub mod status {
     /// Success.
@@ -328,3 +335,16 @@ pub type EntryFn = unsafe extern "C" fn() -> *const PluginTable;
 pub struct StaticTable(pub PluginTable);
 // SAFETY: the table holds pointers to static, immutable strings and plain function pointers.
 unsafe impl Sync for StaticTable {}
+
+#[cfg(test)]
+mod tests {
+    use super::is_plain_file_name;
+
+    #[test]
+    fn only_a_single_normal_component_is_a_plain_file_name() {
+        assert!(is_plain_file_name("SmolLM2-135M-Instruct.Q4_1.gguf"));
+        for bad in ["", ".", "..", "../base.gguf", "/models/base.gguf", "dir/base.gguf", "dir\\base.gguf", "./base.gguf"] {
+            assert!(!is_plain_file_name(bad), "{bad:?} accepted");
+        }
+    }
+}

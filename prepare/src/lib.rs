@@ -218,8 +218,10 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
     }
     let runtime_lora = match (&adapter, opts.formats.iter().any(|f| f.eq_ignore_ascii_case(LORA_FORMAT))) {
         (Some(a), true) => {
-            a.check_fits(&base)?;
-            Some((a.to_runtime_gguf(&base, &base_beside(&opts.base, &opts.out_dir)?)?, a.config.r))
+            let name = base_file_name(&opts.base)?;
+            let lora = a.to_runtime_gguf(&base, &name)?;
+            put_base_beside(&opts.base, &name, &opts.out_dir)?;
+            Some((lora, a.config.r, name))
         }
         (None, true) => return Err(Error::new(Status::InvalidArgument, "the LORA format needs an adapter (--adapter)")),
         _ => None,
@@ -250,11 +252,10 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
         }
         written.push(record(format, path.clone(), &path, manifest.as_ref(), format)?);
     }
-    if let Some((lora, rank)) = runtime_lora {
+    if let Some((lora, rank, base_name)) = runtime_lora {
         let path = path_of(LORA_FORMAT);
         progress(Progress { step: "writing the run-time LoRA".into(), done: 0, total: 1 });
         lora.write(&path)?;
-        let base_name = opts.base.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let weights = format!("{base_name} unchanged + LoRA rank {rank} (F16) applied at run time");
         written.push(record(LORA_FORMAT, path.clone(), &path, manifest.as_ref(), &weights)?);
     }
@@ -265,17 +266,19 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
     Ok(written)
 }
 
-/// The file name by which a run-time LoRA written to `out_dir` names its base, which must
-/// lie in that folder: the base is copied there when it is elsewhere, and a different file
-/// of the same name there is refused.
-fn base_beside(base: &Path, out_dir: &Path) -> Result<String> {
-    let name = base
-        .file_name()
+/// The file name by which a run-time LoRA names its base.
+fn base_file_name(base: &Path) -> Result<String> {
+    base.file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{}: the base has no file name", base.display())))?;
-    let beside = out_dir.join(&name);
+        .ok_or_else(|| Error::new(Status::InvalidArgument, format!("{}: the base has no file name", base.display())))
+}
+
+/// Puts the base as `name` in `out_dir`, where a run-time LoRA written there finds it:
+/// copied when it is elsewhere; a different file of that name there is refused.
+fn put_base_beside(base: &Path, name: &str, out_dir: &Path) -> Result<()> {
+    let beside = out_dir.join(name);
     if same_file(base, &beside) {
-        return Ok(name);
+        return Ok(());
     }
     if beside.exists() {
         if sha256_file(&beside)? != sha256_file(base)? {
@@ -284,13 +287,13 @@ fn base_beside(base: &Path, out_dir: &Path) -> Result<String> {
                 format!("the run-time LoRA names its base by file name, and {} is another file than {}", beside.display(), base.display()),
             ));
         }
-        return Ok(name);
+        return Ok(());
     }
     let partial = out_dir.join(format!(".{name}.partial"));
     std::fs::copy(base, &partial)
         .and_then(|_| std::fs::rename(&partial, &beside))
         .map_err(|e| Error::new(Status::Io, format!("cannot copy the base beside the LoRA, to {}: {e}", beside.display())))?;
-    Ok(name)
+    Ok(())
 }
 
 /// Whether two paths name the same existing file.
@@ -447,12 +450,14 @@ mod tests {
         std::fs::create_dir_all(&out).unwrap();
         let base = src.join("base.gguf");
         std::fs::write(&base, b"the base").unwrap();
-        assert_eq!(base_beside(&base, &src).unwrap(), "base.gguf", "already beside: nothing to copy");
-        assert_eq!(base_beside(&base, &out).unwrap(), "base.gguf");
+        assert_eq!(base_file_name(&base).unwrap(), "base.gguf");
+        put_base_beside(&base, "base.gguf", &src).unwrap();
+        assert_eq!(std::fs::read_dir(&src).unwrap().count(), 1, "already beside: nothing copied");
+        put_base_beside(&base, "base.gguf", &out).unwrap();
         assert_eq!(std::fs::read(out.join("base.gguf")).unwrap(), b"the base", "copied beside the adapter");
-        assert_eq!(base_beside(&base, &out).unwrap(), "base.gguf", "the same file there is fine");
+        put_base_beside(&base, "base.gguf", &out).unwrap();
         std::fs::write(out.join("base.gguf"), b"another model").unwrap();
-        let e = base_beside(&base, &out).unwrap_err();
+        let e = put_base_beside(&base, "base.gguf", &out).unwrap_err();
         assert!(e.message.contains("another file"), "{}", e.message);
         std::fs::remove_dir_all(root).ok();
     }

@@ -191,9 +191,8 @@ impl Adapter {
 
     /// The adapter as a llama.cpp LoRA GGUF (`general.type = adapter`), to be applied to
     /// the unchanged `base` at run time: for each target, `<target>.lora_a` with ggml dims
-    /// `[in, r]` and `<target>.lora_b` with `[r, out]`, F16 (as PEFT stores them; F32 costs
-    /// 29% more time per query on CPU), the rows of q/k updates
-    /// permuted as llama.cpp stores the base; `adapter.lora.alpha` is scale · r, so that
+    /// `[in, r]` and `<target>.lora_b` with `[r, out]`, F16 (as PEFT stores them), the
+    /// rows of q/k updates permuted as llama.cpp stores the base; `adapter.lora.alpha` is scale · r, so that
     /// llama.cpp's alpha / r is the merge scale. `base_ref` (the base's file name beside
     /// the adapter) is written under [`GGUF_LORA_BASE_KEY`].
     pub fn to_runtime_gguf(&self, base: &GgufFile, base_ref: &str) -> Result<GgufFile> {

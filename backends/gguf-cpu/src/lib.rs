@@ -127,9 +127,7 @@ fn read_header(path: &str) -> Result<Header, PluginError> {
                     ),
                 ));
             };
-            let mut parts = Path::new(&base).components();
-            let plain = matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None)) && !base.contains(['/', '\\']);
-            if !plain {
+            if !intent_plugin_abi::is_plain_file_name(&base) {
                 return Err(PluginError::new(
                     status::MODEL_LOAD,
                     format!("{path}: {GGUF_LORA_BASE_KEY} is '{base}', not a plain file name in the adapter's folder"),

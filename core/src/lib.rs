@@ -26,6 +26,7 @@ pub mod open;
 pub mod plugin;
 pub mod prompt;
 pub mod taxonomy;
+pub mod template_sandbox;
 pub mod trie;
 
 pub use engine::{Classification, ClassifyOptions, Engine, EngineConfig, IntentEngine, LabelScore, Timings};

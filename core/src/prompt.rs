@@ -4,15 +4,13 @@
 
 use crate::error::{Error, Result, Status};
 use crate::taxonomy::Taxonomy;
+use crate::template_sandbox::{render_sandboxed, SandboxError, MAX_OUTPUT_BYTES};
 
 /// The ChatML template, used only when a model carries no template of its own.
 pub const CHATML_TEMPLATE: &str = "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}";
 
 /// Most bytes a rendered prompt may have: a template that renders more is refused.
-pub const MAX_PROMPT_BYTES: usize = 1 << 20;
-/// Template instructions one rendering may run (minijinja's fuel): a template that loops
-/// longer is refused instead of hanging the caller. Real chat templates need a few hundred.
-pub const TEMPLATE_FUEL: u64 = 200_000;
+pub const MAX_PROMPT_BYTES: usize = MAX_OUTPUT_BYTES;
 
 /// A marker that stands for the query while the template is rendered.
 const QUERY_MARKER: &str = "\u{1}INTENT_QUERY\u{1}";
@@ -67,34 +65,23 @@ pub fn render(
     placement: AnswerPlacement,
 ) -> Result<SplitPrompt> {
     let own_template = template.is_some();
-    let source = template.unwrap_or(CHATML_TEMPLATE);
-    // No loader: `include`, `import` and `extends` find nothing, so a template never reads a file.
-    let mut env = minijinja::Environment::new();
-    env.set_fuel(Some(TEMPLATE_FUEL));
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
-    env.add_function("raise_exception", |msg: String| -> std::result::Result<String, minijinja::Error> {
-        Err(minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, msg))
-    });
-    let bad = |e: minijinja::Error| Error::new(Status::InvalidModel, format!("the model's chat template cannot be rendered: {e}"));
-    env.add_template("chat", source).map_err(bad)?;
-    let tmpl = env.get_template("chat").map_err(bad)?;
-    let rendered = tmpl
-        .render(minijinja::context! {
-            messages => vec![
-                minijinja::context! { role => "system", content => system },
-                minijinja::context! { role => "user", content => QUERY_MARKER },
-            ],
-            add_generation_prompt => placement == AnswerPlacement::AssistantTurn,
-            bos_token => bos_text.unwrap_or(""),
-            eos_token => eos_text.unwrap_or(""),
-        })
-        .map_err(bad)?;
-    if rendered.len() > MAX_PROMPT_BYTES {
-        return Err(Error::new(
-            Status::InvalidModel,
-            format!("the model's chat template renders {} bytes, over the limit of {MAX_PROMPT_BYTES}", rendered.len()),
-        ));
-    }
+    let context = minijinja::context! {
+        messages => vec![
+            minijinja::context! { role => "system", content => system },
+            minijinja::context! { role => "user", content => QUERY_MARKER },
+        ],
+        add_generation_prompt => placement == AnswerPlacement::AssistantTurn,
+        bos_token => bos_text.unwrap_or(""),
+        eos_token => eos_text.unwrap_or(""),
+    };
+    let rendered = render_sandboxed(template.unwrap_or(CHATML_TEMPLATE), context).map_err(|e| {
+        let message = match e {
+            SandboxError::Template(e) => format!("the model's chat template cannot be rendered: {e}"),
+            SandboxError::Refused(why) => format!("the model's chat template is refused: {why}"),
+            SandboxError::OutputTooLarge => format!("the model's chat template renders more than {MAX_PROMPT_BYTES} bytes, over the limit"),
+        };
+        Error::new(Status::InvalidModel, message)
+    })?;
     let mut parts = rendered.split(QUERY_MARKER);
     let (Some(prefix), Some(suffix), None) = (parts.next(), parts.next(), parts.next()) else {
         return Err(Error::new(Status::InvalidModel, "the model's chat template does not place the user message exactly once"));
@@ -155,9 +142,15 @@ mod tests {
         let endless = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
         let e = render(Some(endless), "S", None, None, AnswerPlacement::AssistantTurn).unwrap_err();
         assert!(e.message.contains("fuel"), "{}", e.message);
-        let huge = "{{ messages[0]['content'] * 2000000 }}{% for m in messages %}{{ m['content'] }}{% endfor %}";
-        let e = render(Some(huge), "SYSTEM", None, None, AnswerPlacement::AssistantTurn).unwrap_err();
-        assert!(e.message.contains("over the limit") || e.message.contains("fuel"), "{}", e.message);
+        let huge = "{% for i in range(3) %}{{ range(100000)|join }}{% endfor %}{% for m in messages %}{{ m['content'] }}{% endfor %}";
+        let e = render(Some(huge), "SYSTEM PROMPT", None, None, AnswerPlacement::AssistantTurn).unwrap_err();
+        assert!(e.message.contains("over the limit"), "{}", e.message);
+        // Found by the fuzzer (fuzz/corpus/prompt): one instruction that repeats the messages
+        // 33,880,000 times and prints them; it used to run for minutes.
+        let repeated = "{!{{messages*33880000}}\"";
+        let e = render(Some(repeated), "", None, None, AnswerPlacement::AfterUserTurn).unwrap_err();
+        assert_eq!(e.status, Status::InvalidModel);
+        assert!(e.message.contains("refused") && e.message.contains("`*`"), "{}", e.message);
     }
 
     #[test]

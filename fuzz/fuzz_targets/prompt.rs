@@ -1,9 +1,10 @@
 //! Prompt rendering through a model's chat template (Jinja), which comes from the model
 //! file: a template, a system prompt and the BOS/EOS texts, all arbitrary.
 //!
-//! Properties: rendering never panics, hangs or reads a file (templates get no loader,
-//! and a fuel limit); an accepted prompt holds the system prompt in its prefix, stays
-//! within the size limit, and in the fine-tuned placement ends without whitespace.
+//! Properties: rendering never panics, hangs or reads a file (the template sandbox: no
+//! loader, fuel, no `*`, bounded filters, bounded output); an accepted prompt holds the
+//! system prompt in its prefix, stays within the size limit, and in the fine-tuned
+//! placement ends without whitespace.
 #![no_main]
 
 use arbitrary::Arbitrary;

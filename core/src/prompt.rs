@@ -74,13 +74,13 @@ pub fn render(
         bos_token => bos_text.unwrap_or(""),
         eos_token => eos_text.unwrap_or(""),
     };
-    let rendered = render_sandboxed(template.unwrap_or(CHATML_TEMPLATE), context).map_err(|e| {
-        let message = match e {
-            SandboxError::Template(e) => format!("the model's chat template cannot be rendered: {e}"),
-            SandboxError::Refused(why) => format!("the model's chat template is refused: {why}"),
-            SandboxError::OutputTooLarge => format!("the model's chat template renders more than {MAX_PROMPT_BYTES} bytes, over the limit"),
-        };
-        Error::new(Status::InvalidModel, message)
+    let rendered = render_sandboxed(template.unwrap_or(CHATML_TEMPLATE), context).map_err(|e| match e {
+        SandboxError::Template(e) => Error::new(Status::InvalidModel, format!("the model's chat template cannot be rendered: {e}")),
+        SandboxError::Refused(why) => Error::new(Status::InvalidModel, format!("the model's chat template is refused: {why}")),
+        SandboxError::OutputTooLarge => {
+            Error::new(Status::InvalidModel, format!("the model's chat template renders more than {MAX_PROMPT_BYTES} bytes, over the limit"))
+        }
+        SandboxError::NoThread(e) => Error::new(Status::Internal, format!("cannot start the thread that renders the chat template: {e}")),
     })?;
     let mut parts = rendered.split(QUERY_MARKER);
     let (Some(prefix), Some(suffix), None) = (parts.next(), parts.next(), parts.next()) else {
@@ -139,10 +139,10 @@ mod tests {
             assert_eq!(e.status, Status::InvalidModel, "{t}: {}", e.message);
             assert!(!e.message.contains("root:"), "{}", e.message);
         }
-        let endless = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}";
+        let endless = "{% for a in range(10000) %}{% for b in range(10000) %}{% endfor %}{% endfor %}";
         let e = render(Some(endless), "S", None, None, AnswerPlacement::AssistantTurn).unwrap_err();
         assert!(e.message.contains("fuel"), "{}", e.message);
-        let huge = "{% for i in range(3) %}{{ range(100000)|join }}{% endfor %}{% for m in messages %}{{ m['content'] }}{% endfor %}";
+        let huge = "{% for i in range(30) %}{{ range(10000)|join }}{% endfor %}{% for m in messages %}{{ m['content'] }}{% endfor %}";
         let e = render(Some(huge), "SYSTEM PROMPT", None, None, AnswerPlacement::AssistantTurn).unwrap_err();
         assert!(e.message.contains("over the limit"), "{}", e.message);
         // Found by the fuzzer (fuzz/corpus/prompt): one instruction that repeats the messages

@@ -6,6 +6,10 @@
 //! those doors:
 //!
 //! - **no loader**: `include`, `import` and `extends` find nothing, so no file is read;
+//! - **a bounded source**: at most [`MAX_TEMPLATE_BYTES`], and at most [`MAX_TAG_TOKENS`]
+//!   tokens in one `{{ }}` or `{% %}` (minijinja compiles long operator, filter and
+//!   attribute chains recursively and in quadratic time: a 600 KB chain overflows the
+//!   stack and aborts the process);
 //! - **fuel**: at most [`TEMPLATE_FUEL`] instructions per rendering;
 //! - **no repetition or power**: a template that uses `*` or `**` is refused before it is
 //!   compiled (minijinja folds constant expressions while compiling, so `'x' * 99999999`
@@ -14,10 +18,13 @@
 //!   each linear in its input; `join`, `replace` and `tojson` are bounded versions, and
 //!   `map` may only apply filters of the list; any other filter or method is refused
 //!   before the template runs;
-//! - **a work budget**: every filter and method call first pays for what it reads (bytes
-//!   of strings, items of sequences and maps, each nesting level of `tojson`'s indent)
-//!   out of [`WORK_BUDGET`] for the whole rendering, so a loop of "linear" filters over
-//!   large values stops early;
+//! - **a work budget**: every filter and method call pays for what it reads (bytes of
+//!   strings, items of sequences and maps, each nesting level of `tojson`'s indent), for
+//!   its value times its arguments (an argument may be used once per item: `select('in',
+//!   s)`, `attribute=` paths, `trim(chars)`) and for what it returns; every value printed
+//!   pays for itself too, also inside `{% set %}` blocks, macros and `{% filter %}`, whose
+//!   output does not reach the output limit. All out of [`WORK_BUDGET`] for the whole
+//!   rendering, so a loop of "linear" filters over large values stops early;
 //! - **bounded output**: rendering stops as soon as it has written more than
 //!   [`MAX_OUTPUT_BYTES`];
 //! - **its own thread**, with a [`RENDER_STACK_BYTES`] stack: minijinja prints, serializes
@@ -25,10 +32,12 @@
 //!   (each level costs an instruction) would overflow a small host thread's stack, which
 //!   aborts the process.
 //!
-//! Left open: the operators `~` and `+` and namespace assignment have no hook, so a
-//! template can build values across instructions: a value joined with itself again and
-//! again doubles each time, and a list that gathers a large string on every loop
-//! iteration grows by that string each time (within the fuel). Chat templates come with
+//! Left open: operators have no hook. `~`, `+` and namespace assignment can build values
+//! across instructions: a value joined with itself again and again doubles each time, and
+//! a list that gathers a large string on every loop iteration grows by that string each
+//! time (within the fuel). Comparisons (`==`, `in`) and slices of large values are not
+//! paid for either: a loop that compares a large value on every iteration costs its size
+//! times the iterations (within the fuel). Chat templates come with
 //! the model file, which the threat model (SECURITY.md) counts as trusted.
 
 use minijinja::machinery::{get_compiled_template, tokenize, Instruction, Instructions, Token, WhitespaceConfig};
@@ -41,7 +50,13 @@ use std::sync::{Arc, OnceLock};
 /// Template instructions one rendering may run (minijinja's fuel): a template that loops
 /// longer is refused instead of hanging the caller. The chat templates of
 /// `common_chat_templates_render` need under 300 for two messages.
-pub const TEMPLATE_FUEL: u64 = 10_000;
+pub const TEMPLATE_FUEL: u64 = 4_000;
+
+/// Most bytes of template source.
+pub const MAX_TEMPLATE_BYTES: usize = 64 << 10;
+
+/// Most tokens between `{{` and `}}` or `{%` and `%}` (chat templates use under 100).
+pub const MAX_TAG_TOKENS: usize = 512;
 
 /// Work units (bytes of strings, items of sequences and maps) that the filters and methods
 /// of one rendering may read, together.
@@ -91,7 +106,7 @@ pub enum SandboxError {
 /// Renders `source` with `context` in the sandbox and returns the output. The rendering
 /// runs on a thread of its own (see [`RENDER_STACK_BYTES`]); the caller waits for it.
 pub fn render_sandboxed(source: &str, context: Value) -> Result<String, SandboxError> {
-    check_operators(source)?;
+    check_source(source)?;
     let source = source.to_owned();
     let renderer = std::thread::Builder::new()
         .name("intent-chat-template".into())
@@ -128,6 +143,13 @@ fn environment() -> Environment<'static> {
     let budget = Budget(Arc::new(AtomicUsize::new(WORK_BUDGET)));
     let mut env = Environment::new();
     env.set_fuel(Some(TEMPLATE_FUEL));
+    // `debug()` prints the whole context, unpaid and uncapped.
+    env.remove_global("debug");
+    let printing = budget.clone();
+    env.set_formatter(move |out, state, value| {
+        printing.charge(value, 0)?;
+        minijinja::escape_formatter(out, state, value)
+    });
     env.add_function("raise_exception", |msg: String| -> Result<String, minijinja::Error> {
         Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
     });
@@ -141,19 +163,17 @@ fn environment() -> Environment<'static> {
     for &name in ALLOWED_FILTERS {
         let budget = budget.clone();
         env.add_filter(name, move |state: &State, value: Value, args: Rest<Value>| -> Result<Value, minijinja::Error> {
-            budget.charge(&value, 0)?;
-            for arg in args.iter() {
-                budget.charge(arg, 0)?;
-            }
-            apply_filter(state, &budget, name, value, &args)
+            budget.charge_call(&value, &args)?;
+            let result = apply_filter(state, &budget, name, value, &args)?;
+            budget.charge(&result, 0)?;
+            Ok(result)
         });
     }
     env.set_unknown_method_callback(move |state: &State, value: &Value, method: &str, args: &[Value]| {
-        budget.charge(value, 0)?;
-        for arg in args {
-            budget.charge(arg, 0)?;
-        }
-        call_method(state, value, method, args)
+        budget.charge_call(value, args)?;
+        let result = call_method(state, value, method, args)?;
+        budget.charge(&result, 0)?;
+        Ok(result)
     });
     env
 }
@@ -198,18 +218,25 @@ impl Budget {
     /// Pays for reading `value`: one unit per item, key and string byte, plus
     /// `per_level` units per nesting level of each item. The walk stops as soon as the
     /// budget is spent, so a huge (or lazily repeated) value costs no more than the budget.
-    fn charge(&self, value: &Value, per_level: usize) -> Result<(), minijinja::Error> {
+    /// Returns the units paid.
+    fn charge(&self, value: &Value, per_level: usize) -> Result<usize, minijinja::Error> {
+        let mut paid = 0usize;
+        let mut pay = |units: usize| -> Result<(), minijinja::Error> {
+            self.take(units)?;
+            paid = paid.saturating_add(units);
+            Ok(())
+        };
         let mut pending = vec![(value.clone(), 0usize)];
         while let Some((value, depth)) = pending.pop() {
-            self.take(1 + depth.saturating_mul(per_level))?;
+            pay(1usize.saturating_add(depth.saturating_mul(per_level)))?;
             match value.kind() {
-                ValueKind::String => self.take(value.as_str().map_or(0, str::len))?,
-                ValueKind::Bytes => self.take(value.as_bytes().map_or(0, <[u8]>::len))?,
+                ValueKind::String => pay(value.as_str().map_or(0, str::len))?,
+                ValueKind::Bytes => pay(value.as_bytes().map_or(0, <[u8]>::len))?,
                 ValueKind::Seq | ValueKind::Iterable | ValueKind::Map => {
                     let is_map = value.kind() == ValueKind::Map;
                     let Ok(items) = value.try_iter() else { continue };
                     for item in items {
-                        self.take(1)?;
+                        pay(1)?;
                         if is_map {
                             let entry = value.get_item(&item).unwrap_or_default();
                             pending.push((entry, depth + 1));
@@ -220,7 +247,18 @@ impl Budget {
                 _ => {}
             }
         }
-        Ok(())
+        Ok(paid)
+    }
+
+    /// Pays for a filter or method call: its value, its arguments, and the value times
+    /// the arguments, since a filter may use its arguments once per item or character.
+    fn charge_call(&self, value: &Value, args: &[Value]) -> Result<(), minijinja::Error> {
+        let of_value = self.charge(value, 0)?;
+        let mut of_args = 0usize;
+        for arg in args {
+            of_args = of_args.saturating_add(self.charge(arg, 0)?);
+        }
+        self.take(of_value.saturating_mul(of_args))
     }
 
     fn take(&self, units: usize) -> Result<(), minijinja::Error> {
@@ -237,20 +275,35 @@ impl Budget {
     }
 }
 
-/// Refuses the operators `*` and `**` in the template's source, before it is compiled.
-/// A source that does not lex is left to the compiler, which names the syntax error.
-fn check_operators(source: &str) -> Result<(), SandboxError> {
+/// Checks the source before it is compiled: its size, the tokens of each tag, and the
+/// operators `*` and `**`. A source that does not lex is left to the compiler, which
+/// names the syntax error.
+fn check_source(source: &str) -> Result<(), SandboxError> {
+    if source.len() > MAX_TEMPLATE_BYTES {
+        return Err(SandboxError::Refused(format!("the template has {} bytes, over the limit of {MAX_TEMPLATE_BYTES}", source.len())));
+    }
+    let mut in_tag = 0usize;
     for token in tokenize(source, false, SyntaxConfig::default(), WhitespaceConfig::default()) {
         let Ok((token, span)) = token else { return Ok(()) };
-        let op = match token {
-            Token::Mul => "*",
-            Token::Pow => "**",
-            _ => continue,
-        };
-        return Err(SandboxError::Refused(format!(
-            "the template uses `{op}` (line {}), which can repeat or grow a value without bound",
-            span.start_line
-        )));
+        let line = span.start_line;
+        match token {
+            Token::Mul | Token::Pow => {
+                let op = if matches!(token, Token::Mul) { "*" } else { "**" };
+                return Err(SandboxError::Refused(format!(
+                    "the template uses `{op}` (line {line}), which can repeat or grow a value without bound"
+                )));
+            }
+            Token::VariableStart | Token::BlockStart => in_tag = 0,
+            Token::VariableEnd | Token::BlockEnd | Token::TemplateData(_) => {}
+            _ => {
+                in_tag += 1;
+                if in_tag > MAX_TAG_TOKENS {
+                    return Err(SandboxError::Refused(format!(
+                        "a tag of the template (line {line}) has more than {MAX_TAG_TOKENS} tokens"
+                    )));
+                }
+            }
+        }
     }
     Ok(())
 }
@@ -289,6 +342,9 @@ fn call_method(state: &State, value: &Value, method: &str, args: &[Value]) -> Re
     if let Some(s) = value.as_str() {
         match (method, args) {
             ("join", [items]) => return bounded_join(items, s),
+            // minijinja-contrib's `count` never ends on an empty needle; Python counts
+            // the positions between characters.
+            ("count", [what]) if what.as_str() == Some("") => return Ok(Value::from(s.chars().count() + 1)),
             ("replace", [from, to, rest @ ..]) if rest.len() <= 1 => {
                 let (Some(from), Some(to)) = (from.as_str(), to.as_str()) else {
                     return Err(minijinja::Error::new(ErrorKind::InvalidOperation, "replace() takes strings"));
@@ -512,13 +568,43 @@ mod tests {
         // A loop of "linear" filters over a large value stops early.
         let sorts = "{% set big = range(10000)|join %}{% for i in range(1000) %}{% set x = big|list|sort %}{% endfor %}";
         assert!(template_error(sorts).contains("work budget"));
-        assert!(render("{% set big = range(10000)|join %}{% for i in range(50) %}{% set x = big|list|sort %}{% endfor %}ok").is_ok());
+        assert!(render("{% set big = range(10000)|join %}{% for i in range(20) %}{% set x = big|list|sort %}{% endfor %}ok").is_ok());
         // A value repeated by sharing (each level holds the one below twice) costs what it
         // would cost written out, and the walk stops when the budget is spent.
         let shared = "{% set ns = namespace(x='abcdefgh') %}{% for i in range(40) %}{% set ns.x = [ns.x, ns.x] %}{% endfor %}{{ ns.x|length }}{{ ns.x|tojson|length }}";
         assert!(template_error(shared).contains("work budget"));
         let method = "{% set big = range(10000)|join %}{% for i in range(1000) %}{% set x = big.upper() %}{% endfor %}";
         assert!(template_error(method).contains("work budget"));
+    }
+
+    #[test]
+    fn arguments_used_per_item_and_captured_output_pay_too() {
+        let path = "{% set p = range(10000)|join('.') %}{{ range(1000)|map('string')|map(attribute=p)|list|length }}";
+        assert!(template_error(path).contains("work budget"));
+        let needles = "{% set h = range(10000)|join('ab') %}{{ range(10000)|map('string')|select('in', h)|list|length }}";
+        assert!(template_error(needles).contains("work budget"));
+        let trims = "{% set c = range(10000)|join %}{% for i in range(100) %}{% set x = c|trim(c) %}{% endfor %}";
+        assert!(template_error(trims).contains("work budget"));
+        // Output captured by a set block never reaches the output limit; it pays as printed.
+        let captured = format!("{{% set h = range(10000)|join('{}') %}}{{% set x %}}{{% for i in range(300) %}}{{{{ h }}}}{{% endfor %}}{{% endset %}}", "y".repeat(100));
+        assert!(template_error(&captured).contains("work budget"));
+        let e = template_error("{{ debug() }}");
+        assert!(e.contains("unknown function"), "{e}");
+    }
+
+    #[test]
+    fn counting_an_empty_string_ends() {
+        assert_eq!(render("{{ 'abc'.count('') }} {{ 'abcab'.count('ab') }}").unwrap(), "4 2");
+    }
+
+    #[test]
+    fn long_tags_and_sources_are_refused_before_compiling() {
+        let chain = format!("{{{{ x{} }}}}", ".a".repeat(300_000));
+        assert!(refusal(&chain).contains("over the limit"));
+        let chain = format!("{{{{ x{} }}}}", " - 1".repeat(2_000));
+        assert!(refusal(&chain).contains("more than 512 tokens"));
+        let filters = format!("{{% if false %}}{{{{ x{} }}}}{{% endif %}}", "|trim".repeat(1_000));
+        assert!(refusal(&filters).contains("more than 512 tokens"));
     }
 
     /// Printing, serializing and dropping a deeply nested value recurse in minijinja; the

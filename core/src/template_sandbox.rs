@@ -18,7 +18,10 @@
 //!   each linear in its input; `join`, `replace` and `tojson` are bounded versions, and
 //!   `map` may only apply filters of the list; any other filter or method is refused
 //!   before the template runs;
-//! - **a work budget**: every filter and method call pays for what it reads (bytes of
+//! - **namespaces only as `ns.attr`**: a namespace is the only value a template can
+//!   change, so a bare reference to one is refused, and no value can contain itself;
+//! - **a work budget**: every filter, test and method call (and `raise_exception`) pays
+//!   for what it reads (bytes of
 //!   strings, items of sequences and maps, each nesting level of `tojson`'s indent), for
 //!   its value times its arguments (an argument may be used once per item: `select('in',
 //!   s)`, `attribute=` paths, `trim(chars)`) and for what it returns; every value printed
@@ -35,9 +38,10 @@
 //! Left open: operators have no hook. `~`, `+` and namespace assignment can build values
 //! across instructions: a value joined with itself again and again doubles each time, and
 //! a list that gathers a large string on every loop iteration grows by that string each
-//! time (within the fuel). Comparisons (`==`, `in`) and slices of large values are not
-//! paid for either: a loop that compares a large value on every iteration costs its size
-//! times the iterations (within the fuel). Chat templates come with
+//! time (within the fuel), and a list that holds the previous one twice (`[x, x]`, 40
+//! times) is small in memory but exponential to write out. The filters pay for such a
+//! value as written out, but the operators `==`, `in`, `~`, a map lookup by such a key and
+//! `loop.changed` walk it unpaid, which can take practically forever or exhaust memory. Chat templates come with
 //! the model file, which the threat model (SECURITY.md) counts as trusted.
 
 use minijinja::machinery::{get_compiled_template, tokenize, Instruction, Instructions, Token, WhitespaceConfig};
@@ -80,6 +84,15 @@ pub const ALLOWED_FILTERS: &[&str] = &[
     "abs", "attr", "bool", "capitalize", "count", "d", "default", "dictsort", "e", "escape", "first", "float", "int", "items",
     "join", "last", "length", "lines", "list", "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse",
     "round", "safe", "select", "selectattr", "sort", "split", "string", "sum", "title", "tojson", "trim", "unique", "upper",
+];
+
+/// minijinja's tests (`x is defined`, `select('in', s)`): each pays from the work budget
+/// like a filter.
+const BUILTIN_TESTS: &[&str] = &[
+    "undefined", "defined", "none", "safe", "escaped", "boolean", "odd", "even", "divisibleby", "number", "integer", "int",
+    "float", "string", "sequence", "iterable", "mapping", "startingwith", "endingwith", "lower", "upper", "sameas", "eq",
+    "equalto", "==", "ne", "!=", "lt", "lessthan", "<", "le", "<=", "gt", "greaterthan", ">", "ge", ">=", "in", "true",
+    "false", "filter", "test",
 ];
 
 /// Python string and dict methods a template may call (`content.strip()`,
@@ -150,8 +163,10 @@ fn environment() -> Environment<'static> {
         printing.charge(value, 0)?;
         minijinja::escape_formatter(out, state, value)
     });
-    env.add_function("raise_exception", |msg: String| -> Result<String, minijinja::Error> {
-        Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg))
+    let raising = budget.clone();
+    env.add_function("raise_exception", move |msg: Value| -> Result<String, minijinja::Error> {
+        raising.charge(&msg, 0)?;
+        Err(minijinja::Error::new(ErrorKind::InvalidOperation, msg.to_string()))
     });
     env.add_function("range", |lower: isize, upper: Option<isize>, step: Option<isize>| {
         let numbers = minijinja::functions::range(lower, upper, step)?;
@@ -167,6 +182,20 @@ fn environment() -> Environment<'static> {
             let result = apply_filter(state, &budget, name, value, &args)?;
             budget.charge(&result, 0)?;
             Ok(result)
+        });
+    }
+    for &name in BUILTIN_TESTS {
+        let budget = budget.clone();
+        env.add_test(name, move |value: Value, args: Rest<Value>| -> Result<bool, minijinja::Error> {
+            budget.charge_call(&value, &args)?;
+            if name == "divisibleby" && args.first().and_then(Value::as_i64).is_none_or(|d| d == 0 || d == -1) {
+                // minijinja divides without checking: by zero (and i128::MIN by -1) it panics.
+                return Err(minijinja::Error::new(ErrorKind::InvalidOperation, "divisibleby() needs a divisor other than 0 and -1"));
+            }
+            let mut call = Vec::with_capacity(args.len() + 1);
+            call.push(value);
+            call.extend_from_slice(&args);
+            builtin_filters().empty_state().perform_test(name, &call)
         });
     }
     env.set_unknown_method_callback(move |state: &State, value: &Value, method: &str, args: &[Value]| {
@@ -199,7 +228,19 @@ fn apply_filter(state: &State, budget: &Budget, name: &str, value: Value, args: 
             let mut call = Vec::with_capacity(args.len() + 1);
             call.push(value);
             call.extend_from_slice(args);
-            builtin_filters().empty_state().apply_filter(name, &call)
+            // These apply tests by name: run them in this environment, so that the tests
+            // are the paid ones.
+            let selecting = match name {
+                "select" => Some(Value::from_function(minijinja::filters::select)),
+                "reject" => Some(Value::from_function(minijinja::filters::reject)),
+                "selectattr" => Some(Value::from_function(minijinja::filters::selectattr)),
+                "rejectattr" => Some(Value::from_function(minijinja::filters::rejectattr)),
+                _ => None,
+            };
+            match selecting {
+                Some(filter) => filter.call(state, &call),
+                None => builtin_filters().empty_state().apply_filter(name, &call),
+            }
         }
     }
 }
@@ -308,8 +349,34 @@ fn check_source(source: &str) -> Result<(), SandboxError> {
     Ok(())
 }
 
-/// Refuses filters and methods off the lists, before the template runs.
+/// Refuses filters and methods off the lists, and namespaces used other than as
+/// `ns.attr`, before the template runs. A namespace is the only value a template can
+/// change after making it: stored into itself (`{% set ns.x = ns %}`) it would contain
+/// itself, and printing, comparing or dropping it would recurse until the stack overflows.
 fn check_instructions(instructions: &Instructions<'_>) -> Result<(), SandboxError> {
+    let mut namespaces = Vec::new();
+    for idx in 0..instructions.len() as u32 {
+        let line = instructions.get_line(idx).map(|l| format!(" (line {l})")).unwrap_or_default();
+        let next = instructions.get(idx + 1);
+        match instructions.get(idx) {
+            Some(Instruction::CallFunction("namespace", _)) => match next {
+                Some(Instruction::StoreLocal(name)) => namespaces.push(*name),
+                _ => return Err(SandboxError::Refused(format!("the template uses `namespace()` other than as `{{% set ns = namespace(...) %}}`{line}"))),
+            },
+            Some(Instruction::Lookup("namespace")) => {
+                return Err(SandboxError::Refused(format!("the template refers to `namespace` without calling it{line}")))
+            }
+            _ => {}
+        }
+    }
+    for idx in 0..instructions.len() as u32 {
+        let line = instructions.get_line(idx).map(|l| format!(" (line {l})")).unwrap_or_default();
+        if let Some(Instruction::Lookup(name)) = instructions.get(idx) {
+            if namespaces.contains(name) && !matches!(instructions.get(idx + 1), Some(Instruction::GetAttr(_) | Instruction::SetAttr(_))) {
+                return Err(SandboxError::Refused(format!("the template uses the namespace `{name}` other than as `{name}.attribute`{line}")));
+            }
+        }
+    }
     for idx in 0..instructions.len() as u32 {
         let line = instructions.get_line(idx).map(|l| format!(" (line {l})")).unwrap_or_default();
         match instructions.get(idx) {
@@ -400,15 +467,21 @@ fn bounded_replace(s: &str, from: &str, to: &str, count: Option<usize>) -> Resul
 /// indentation it will write before writing it.
 fn bounded_tojson(budget: &Budget, value: &Value, indent: Option<Value>, kwargs: Kwargs) -> Result<Value, minijinja::Error> {
     let asked = indent.clone().or_else(|| kwargs.peek::<Option<Value>>("indent").ok().flatten());
-    if let Some(n) = asked.as_ref().and_then(|v| v.as_i64()) {
-        if n < 0 || n as usize > MAX_JSON_INDENT {
-            return Err(minijinja::Error::new(
-                ErrorKind::InvalidOperation,
-                format!("tojson indent {n} is outside 0..={MAX_JSON_INDENT}"),
-            ));
-        }
-    }
-    let per_level = asked.as_ref().and_then(|v| v.as_i64()).map_or(0, |n| n as usize + 1);
+    // minijinja reads a boolean as 2 spaces; any other indent must be a small number.
+    let width = match &asked {
+        None => 0,
+        Some(v) if v.kind() == ValueKind::Bool => 2,
+        Some(v) => match v.as_i64() {
+            Some(n) if (0..=MAX_JSON_INDENT as i64).contains(&n) => n as usize,
+            _ => {
+                return Err(minijinja::Error::new(
+                    ErrorKind::InvalidOperation,
+                    format!("tojson indent {v} is outside 0..={MAX_JSON_INDENT}"),
+                ))
+            }
+        },
+    };
+    let per_level = if asked.is_some() { width + 1 } else { 0 };
     budget.charge(value, per_level)?;
     let json = minijinja::filters::tojson(value, indent, kwargs)?;
     if json.as_str().map_or(0, str::len) > MAX_OUTPUT_BYTES {
@@ -590,6 +663,36 @@ mod tests {
         assert!(template_error(&captured).contains("work budget"));
         let e = template_error("{{ debug() }}");
         assert!(e.contains("unknown function"), "{e}");
+    }
+
+    #[test]
+    fn namespaces_are_used_only_through_their_attributes() {
+        for t in [
+            "{% set a = namespace(x=0) %}{% set a.x = a %}{{ (a ~ '')|length }}",
+            "{% set a = namespace(x=0) %}{% set a.x = [a] %}",
+            "{% set a = namespace(x=0) %}{% with b = a %}{% endwith %}",
+            "{% set l = [namespace(x=0)] %}",
+            "{% set f = namespace %}",
+        ] {
+            let why = refusal(t);
+            assert!(why.contains("namespace"), "{t}: {why}");
+        }
+        assert_eq!(render("{% set ns = namespace(n=0) %}{% for m in messages %}{% set ns.n = ns.n + 1 %}{% endfor %}{{ ns.n }}").unwrap(), "2");
+    }
+
+    #[test]
+    fn tests_and_exceptions_pay_and_bad_arguments_are_errors() {
+        let shared = format!("{{% set x = 'abcdefgh' %}}{}", "{% set x = [x, x] %}".repeat(40));
+        assert!(template_error(&format!("{shared}{{{{ x is startingwith('x') }}}}")).contains("work budget"));
+        assert!(template_error(&format!("{shared}{{{{ raise_exception(x) }}}}")).contains("work budget"));
+        assert!(template_error("{{ 4 is divisibleby(0) }}").contains("divisor"));
+        assert!(template_error("{{ [4]|select('divisibleby', 0)|list }}").contains("divisor"));
+        assert_eq!(render("{{ 4 is divisibleby(2) }} {{ messages[0] is mapping }}").unwrap(), "True True");
+        for indent in ["9223372036854775808", "18446744073709551615", "-1", "'x'"] {
+            let e = template_error(&format!("{{{{ 1|tojson(indent={indent}) }}}}"));
+            assert!(e.contains("indent"), "{indent}: {e}");
+        }
+        assert_eq!(render("{{ [1]|tojson(indent=true) }}").unwrap(), "[\n  1\n]");
     }
 
     #[test]

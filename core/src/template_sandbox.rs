@@ -192,10 +192,7 @@ fn environment() -> Environment<'static> {
                 // minijinja divides without checking: by zero (and i128::MIN by -1) it panics.
                 return Err(minijinja::Error::new(ErrorKind::InvalidOperation, "divisibleby() needs a divisor other than 0 and -1"));
             }
-            let mut call = Vec::with_capacity(args.len() + 1);
-            call.push(value);
-            call.extend_from_slice(&args);
-            builtin_filters().empty_state().perform_test(name, &call)
+            builtin_filters().empty_state().perform_test(name, &value_then_args(value, &args))
         });
     }
     env.set_unknown_method_callback(move |state: &State, value: &Value, method: &str, args: &[Value]| {
@@ -225,9 +222,7 @@ fn apply_filter(state: &State, budget: &Budget, name: &str, value: Value, args: 
         }
         "map" => checked_map(state, value, args),
         _ => {
-            let mut call = Vec::with_capacity(args.len() + 1);
-            call.push(value);
-            call.extend_from_slice(args);
+            let call = value_then_args(value, args);
             // These apply tests by name: run them in this environment, so that the tests
             // are the paid ones.
             let selecting = match name {
@@ -245,7 +240,15 @@ fn apply_filter(state: &State, budget: &Budget, name: &str, value: Value, args: 
     }
 }
 
-/// minijinja's own filters, reached only through [`apply_filter`].
+/// The arguments of a filter or test called by name: the value, then the rest.
+fn value_then_args(value: Value, args: &[Value]) -> Vec<Value> {
+    let mut call = Vec::with_capacity(args.len() + 1);
+    call.push(value);
+    call.extend_from_slice(args);
+    call
+}
+
+/// minijinja's own filters and tests, reached only through the paid wrappers.
 fn builtin_filters() -> &'static Environment<'static> {
     static BUILTINS: OnceLock<Environment<'static>> = OnceLock::new();
     BUILTINS.get_or_init(Environment::new)
@@ -354,41 +357,38 @@ fn check_source(source: &str) -> Result<(), SandboxError> {
 /// change after making it: stored into itself (`{% set ns.x = ns %}`) it would contain
 /// itself, and printing, comparing or dropping it would recurse until the stack overflows.
 fn check_instructions(instructions: &Instructions<'_>) -> Result<(), SandboxError> {
+    let line = |idx: u32| instructions.get_line(idx).map(|l| format!(" (line {l})")).unwrap_or_default();
+    let refuse = |why: String| Err(SandboxError::Refused(why));
+    // First the names namespaces are stored under, wherever the template uses them.
     let mut namespaces = Vec::new();
     for idx in 0..instructions.len() as u32 {
-        let line = instructions.get_line(idx).map(|l| format!(" (line {l})")).unwrap_or_default();
-        let next = instructions.get(idx + 1);
-        match instructions.get(idx) {
-            Some(Instruction::CallFunction("namespace", _)) => match next {
+        if let Some(Instruction::CallFunction("namespace", _)) = instructions.get(idx) {
+            match instructions.get(idx + 1) {
                 Some(Instruction::StoreLocal(name)) => namespaces.push(*name),
-                _ => return Err(SandboxError::Refused(format!("the template uses `namespace()` other than as `{{% set ns = namespace(...) %}}`{line}"))),
-            },
-            Some(Instruction::Lookup("namespace")) => {
-                return Err(SandboxError::Refused(format!("the template refers to `namespace` without calling it{line}")))
-            }
-            _ => {}
-        }
-    }
-    for idx in 0..instructions.len() as u32 {
-        let line = instructions.get_line(idx).map(|l| format!(" (line {l})")).unwrap_or_default();
-        if let Some(Instruction::Lookup(name)) = instructions.get(idx) {
-            if namespaces.contains(name) && !matches!(instructions.get(idx + 1), Some(Instruction::GetAttr(_) | Instruction::SetAttr(_))) {
-                return Err(SandboxError::Refused(format!("the template uses the namespace `{name}` other than as `{name}.attribute`{line}")));
+                _ => return refuse(format!("the template uses `namespace()` other than as `{{% set ns = namespace(...) %}}`{}", line(idx))),
             }
         }
     }
     for idx in 0..instructions.len() as u32 {
-        let line = instructions.get_line(idx).map(|l| format!(" (line {l})")).unwrap_or_default();
         match instructions.get(idx) {
+            Some(Instruction::Lookup("namespace")) => {
+                return refuse(format!("the template refers to `namespace` without calling it{}", line(idx)))
+            }
+            Some(Instruction::Lookup(name))
+                if namespaces.contains(name)
+                    && !matches!(instructions.get(idx + 1), Some(Instruction::GetAttr(_) | Instruction::SetAttr(_))) =>
+            {
+                return refuse(format!("the template uses the namespace `{name}` other than as `{name}.attribute`{}", line(idx)))
+            }
             Some(Instruction::ApplyFilter(name, ..)) if !ALLOWED_FILTERS.contains(name) => {
-                return Err(SandboxError::Refused(format!("the template uses the filter `{name}`{line}, which the sandbox does not run")))
+                return refuse(format!("the template uses the filter `{name}`{}, which the sandbox does not run", line(idx)))
             }
             // minijinja divides by the number of arguments of `loop.cycle()`.
             Some(Instruction::CallMethod("cycle", Some(0 | 1))) => {
-                return Err(SandboxError::Refused(format!("the template calls `loop.cycle()` without arguments{line}")))
+                return refuse(format!("the template calls `loop.cycle()` without arguments{}", line(idx)))
             }
             Some(Instruction::CallMethod(name, ..)) if !ALLOWED_METHODS.contains(name) && !is_loop_method(name) => {
-                return Err(SandboxError::Refused(format!("the template calls the method `{name}`{line}, which the sandbox does not run")))
+                return refuse(format!("the template calls the method `{name}`{}, which the sandbox does not run", line(idx)))
             }
             _ => {}
         }

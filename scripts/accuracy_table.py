@@ -84,7 +84,7 @@ def main():
     # The adapter applied at run time to the unchanged Q4_1 base: its size is both files.
     lora = Path(args.models) / f"{args.name}.LORA.gguf"
     sources.append(("Q4_1 base + run-time LoRA (gguf-cpu)", out_dir / "LORA" / "predictions.jsonl", lora,
-                    [Path(args.models) / "SmolLM2-135M-Instruct.Q4_1.gguf"]))
+                    [lora.parent / json.loads(lora.with_suffix(".intent.json").read_text())["base"]["file"]]))
     for title, pred_path, model, shared in sources:
         if model is not None and model.suffix == ".gguf" and (args.rerun or not pred_path.exists()):
             if not model.exists():

@@ -422,7 +422,8 @@ fn the_fine_tuned_default_model_uses_its_manifest_and_knows_clear_requests() {
 }
 
 /// The least agreement of the run-time LoRA with the FP16 model: the re-quantized merges
-/// to 4 bits of reports/accuracy/ agree on 91-92% of the queries (98.0% measured here).
+/// to 4 bits of reports/accuracy/ agree on 95-96% of these queries (99.8% measured here
+/// with the rank-64 adapter, 98.0% with rank 16).
 const AGREEMENT_FLOOR: f64 = 0.96;
 
 fn runtime_lora_model() -> PathBuf {

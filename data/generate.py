@@ -13,7 +13,7 @@ or fillers appears in train or validation (tests/test_dataset.py checks it). Val
 uses train's slot values and fillers but its own templates (every fifth train template,
 held out of train), so early stopping sees wording the model was not trained on.
 
-Usage: python3 data/generate.py [--seed N] [--out DIR]
+Usage: python3 data/generate.py [--seed N] [--out DIR] [--train-count N]
 """
 
 import argparse
@@ -178,12 +178,14 @@ def held_out(index):
     return index % 5 == 4
 
 
-def generate(sources, seed):
-    """Returns {split: [example, ...]} in a fixed order."""
-    out = {split: [] for split in COUNTS}
+def generate(sources, seed, counts=COUNTS):
+    """Returns {split: [example, ...]} in a fixed order; `counts` gives the examples per
+    intent and language of each split. Each split, intent and language draws from its own
+    random stream, so changing one split's count leaves the others' examples unchanged."""
+    out = {split: [] for split in counts}
     for lang in LANGS:
         src = sources[lang]
-        for split in COUNTS:
+        for split in counts:
             part = "test" if split == "test" else "train"
             slots = src["slots"][part]
             fillers = src["fillers"][part]
@@ -195,7 +197,7 @@ def generate(sources, seed):
                 seen = set(e["text"] for e in out["train"]) if split == "validation" else set()
                 made = 0
                 tries = 0
-                while made < COUNTS[split] and tries < COUNTS[split] * 50:
+                while made < counts[split] and tries < counts[split] * 50:
                     tries += 1
                     t = usable[rng.randrange(len(usable))]
                     base = fill(rng, templates[t], slots, part, lang)
@@ -211,7 +213,7 @@ def generate(sources, seed):
                         "style": styles,
                     })
                     made += 1
-                if made < COUNTS[split]:
+                if made < counts[split]:
                     raise SystemExit(f"{lang}/{intent}/{split}: only {made} distinct examples; add templates or slot values")
     return out
 
@@ -253,8 +255,12 @@ def main():
     ap.add_argument("--seed", type=int, default=DEFAULT_SEED)
     ap.add_argument("--sources", type=Path, default=HERE / "sources")
     ap.add_argument("--out", type=Path, default=HERE)
+    ap.add_argument("--train-count", type=int, default=COUNTS["train"],
+                    help="train examples per intent and language (more draws of the same train templates)")
     args = ap.parse_args()
-    data = generate(load_sources(args.sources), args.seed)
+    if args.train_count < 1:
+        ap.error("--train-count must be at least 1")
+    data = generate(load_sources(args.sources), args.seed, {**COUNTS, "train": args.train_count})
     digests = write(data, args.out)
     for split, rows in data.items():
         print(f"{split}: {len(rows)} examples, sha256 {digests[split]}")

@@ -13,7 +13,7 @@
 
 use crate::backend::{BatchToken, ContextSpec, EvalContext, Model};
 use crate::error::{Error, Result, Status};
-use crate::manifest::ModelManifest;
+use crate::manifest::{ModelManifest, QueryNormalization};
 use crate::prompt::{self, AnswerPlacement, SplitPrompt};
 use crate::taxonomy::Taxonomy;
 use crate::trie::{softmax, LabelTrie};
@@ -211,6 +211,7 @@ pub struct Engine {
     config: EngineConfig,
     prompt: PreparedPrompt,
     prompt_format: Option<String>,
+    normalization: QueryNormalization,
     label_tokens: Vec<Vec<i32>>,
     full_trie: LabelTrie,
     end_token: Option<i32>,
@@ -291,6 +292,7 @@ impl Engine {
             taxonomy,
             prompt: PreparedPrompt { prefix, suffix, split },
             prompt_format: finetuned.map(|m| m.prompt_format.clone()),
+            normalization: finetuned.map_or(QueryNormalization::None, |m| m.query_normalization),
             label_tokens,
             full_trie,
             end_token,
@@ -401,8 +403,9 @@ impl Engine {
         if text.trim().is_empty() {
             return Err(Error::new(Status::EmptyQuery, "the query is empty or only whitespace"));
         }
+        let normalized = self.normalization.apply(text);
         let max_bytes = self.config.max_query_bytes();
-        let mut text = text;
+        let mut text = normalized.as_ref();
         let mut truncated = false;
         if text.len() > max_bytes {
             if !self.config.truncate {
@@ -726,20 +729,28 @@ mod tests {
         assert!(!r.fallback);
     }
 
-    #[test]
-    fn a_fine_tuned_manifest_gives_the_prompt_and_one_step_answers() {
-        use crate::manifest::{ModelManifest, FINETUNED_PROMPT_FORMAT};
-        let answers = ["invoice", "refund", "cancel", "halt", "track", "other"];
-        let manifest = ModelManifest {
+    /// Answer words of the fine-tuned manifests below, one per label of [`LABELS`].
+    const ANSWERS: [&str; 6] = ["invoice", "refund", "cancel", "halt", "track", "other"];
+
+    fn finetuned_manifest(query_normalization: QueryNormalization) -> ModelManifest {
+        ModelManifest {
             manifest_version: 1,
             taxonomy: "test".into(),
-            prompt_format: FINETUNED_PROMPT_FORMAT.into(),
+            prompt_format: crate::manifest::FINETUNED_PROMPT_FORMAT.into(),
             system_prompt: "Short fine-tuned prompt.".into(),
-            answers: LABELS.iter().zip(answers).map(|(l, a)| (l.to_string(), a.to_string())).collect(),
+            answers: LABELS.iter().zip(ANSWERS).map(|(l, a)| (l.to_string(), a.to_string())).collect(),
             base: None,
             adapter: None,
             weights: None,
-        };
+            query_normalization,
+        }
+    }
+
+    #[test]
+    fn a_fine_tuned_manifest_gives_the_prompt_and_one_step_answers() {
+        use crate::manifest::FINETUNED_PROMPT_FORMAT;
+        let answers = ANSWERS;
+        let manifest = finetuned_manifest(QueryNormalization::None);
         let model = ScriptedModel::new(&answers);
         let counters = Arc::clone(&model.counters);
         let config = EngineConfig { branch_min_prob: 0.0, ..EngineConfig::default() };
@@ -761,6 +772,24 @@ mod tests {
         assert_eq!(e.prompt_format(), None);
         assert!(e.prompt_text().0.contains("about check_invoice"));
         assert_eq!(e.classify("track it", &ClassifyOptions::default()).unwrap().intent, "track");
+    }
+
+    #[test]
+    fn a_fold_caps_manifest_reads_a_shouted_query_in_lower_case() {
+        let config = EngineConfig { branch_min_prob: 0.0, ..EngineConfig::default() };
+        let with = |n| Engine::with_manifest(Arc::new(ScriptedModel::new(&ANSWERS)), taxonomy(), config.clone(), Some(&finetuned_manifest(n))).unwrap();
+        let folding = with(QueryNormalization::FoldCaps);
+        let as_written = with(QueryNormalization::None);
+        let quiet = as_written.classify("I want my refund", &ClassifyOptions::default()).unwrap();
+        let shouted = folding.classify("I WANT MY REFUND", &ClassifyOptions::default()).unwrap();
+        assert_eq!(shouted.intent, "check_refund");
+        assert!((shouted.confidence - quiet.confidence).abs() < 1e-6, "{} vs {}", shouted.confidence, quiet.confidence);
+        // As written, the scripted model finds no answer word in the shouted query: every answer is equally likely.
+        let unfolded = as_written.classify("I WANT MY REFUND", &ClassifyOptions::default()).unwrap();
+        assert!((unfolded.confidence - 1.0 / ANSWERS.len() as f32).abs() < 1e-5, "{}", unfolded.confidence);
+        // A query that is not shouted is left alone: mixed case keeps the scripted model from finding the word.
+        let mixed = folding.classify("I want my REFUND", &ClassifyOptions::default()).unwrap();
+        assert!((mixed.confidence - 1.0 / ANSWERS.len() as f32).abs() < 1e-5, "{}", mixed.confidence);
     }
 
     #[test]

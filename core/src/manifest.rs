@@ -23,6 +23,48 @@ pub const FINETUNED_PROMPT_FORMAT: &str = "libintent-finetuned-v2";
 pub const MANIFEST_IN_DIR: &str = "intent.json";
 /// Suffix that replaces a model file's extension to name its manifest.
 pub const MANIFEST_SUFFIX: &str = ".intent.json";
+/// How a fine-tuned model's queries are rewritten before tokenizing: the model was
+/// trained on queries rewritten the same way (`training/answers.py` holds the training
+/// side; `core/testdata/query_normalization.json` holds cases both sides are tested on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueryNormalization {
+    /// The query is tokenized as written.
+    #[default]
+    None,
+    /// A message written in capitals (at least 4 cased letters, at least 80% of them
+    /// upper case) is lower-cased, so that shouted wording meets the tokens the model
+    /// learned; any other message is unchanged.
+    FoldCaps,
+}
+
+impl QueryNormalization {
+    /// Fewest cased letters a message needs before it can be folded.
+    const FOLD_MIN_CASED: usize = 4;
+
+    /// Whether this is [`QueryNormalization::None`].
+    pub fn is_none(&self) -> bool {
+        *self == QueryNormalization::None
+    }
+
+    /// The query as the model reads it.
+    pub fn apply<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        match self {
+            QueryNormalization::None => std::borrow::Cow::Borrowed(text),
+            QueryNormalization::FoldCaps => {
+                let upper = text.chars().filter(|c| c.is_uppercase()).count();
+                let cased = upper + text.chars().filter(|c| c.is_lowercase()).count();
+                // upper >= 0.8 * cased, in integers.
+                if cased >= Self::FOLD_MIN_CASED && 5 * upper >= 4 * cased {
+                    std::borrow::Cow::Owned(text.to_lowercase())
+                } else {
+                    std::borrow::Cow::Borrowed(text)
+                }
+            }
+        }
+    }
+}
+
 /// Largest manifest read, in bytes.
 const MAX_MANIFEST_BYTES: u64 = 1 << 20;
 
@@ -57,6 +99,9 @@ pub struct ModelManifest {
     /// The weight format of this prepared model (`F16`, `Q4_K_M`, `gptq-4bit-g64`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<String>,
+    /// How queries are rewritten before tokenizing (absent: as written).
+    #[serde(default, skip_serializing_if = "QueryNormalization::is_none")]
+    pub query_normalization: QueryNormalization,
 }
 
 impl ModelManifest {
@@ -145,6 +190,7 @@ mod tests {
             base: None,
             adapter: None,
             weights: Some("Q4_K_M".into()),
+            query_normalization: QueryNormalization::FoldCaps,
         }
     }
 
@@ -172,7 +218,32 @@ mod tests {
         m.answers.insert("review".into(), " ".into());
         assert!(ModelManifest::from_json(&serde_json::to_string(&m).unwrap()).unwrap_err().message.contains("'review'"));
         assert!(ModelManifest::from_json("{").unwrap_err().message.contains("not valid"));
+        let text = serde_json::to_string(&sample()).unwrap().replace("fold_caps", "fold_everything");
+        let e = ModelManifest::from_json(&text).unwrap_err();
+        assert!(e.message.contains("fold_everything") && e.message.contains("fold_caps"), "{}", e.message);
         assert_eq!(ModelManifest::from_json("{}").unwrap_err().status, Status::InvalidModel);
+    }
+
+    #[test]
+    fn a_manifest_without_normalization_reads_as_none_and_writes_without_it() {
+        let mut m = sample();
+        m.query_normalization = QueryNormalization::None;
+        let text = serde_json::to_string(&m).unwrap();
+        assert!(!text.contains("query_normalization"), "{text}");
+        assert_eq!(ModelManifest::from_json(&text).unwrap().query_normalization, QueryNormalization::None);
+        assert!(serde_json::to_string(&sample()).unwrap().contains(r#""query_normalization":"fold_caps""#));
+    }
+
+    #[test]
+    fn fold_caps_gives_the_training_side_s_text_on_the_shared_cases() {
+        let cases: Vec<(String, String)> =
+            serde_json::from_str(include_str!("../testdata/query_normalization.json")).expect("cases parse");
+        assert!(cases.len() >= 10);
+        for (input, folded) in &cases {
+            assert_eq!(QueryNormalization::FoldCaps.apply(input), folded.as_str(), "fold_caps({input:?})");
+            assert_eq!(QueryNormalization::None.apply(input), input.as_str());
+        }
+        assert!(cases.iter().any(|(a, b)| a != b) && cases.iter().any(|(a, b)| a == b));
     }
 
     #[test]

@@ -16,6 +16,20 @@ SYSTEM_PROMPT = "Classify the intent of this message to an online shop."
 PROMPT_FORMAT = "libintent-finetuned-v2"
 
 
+def fold_caps(text: str) -> str:
+    """The query as the model reads it under the `fold_caps` normalization: a message
+    written in capitals (at least 4 cased letters, at least 80% of them upper case) is
+    lower-cased, so that SHOUTED wording meets the tokens the model learned; any other
+    message is unchanged."""
+    upper = sum(c.isupper() for c in text)
+    cased = upper + sum(c.islower() for c in text)
+    return text.lower() if cased >= 4 and upper >= 0.8 * cased else text
+
+
+# Query normalizations by the name the model manifest stores ("query_normalization").
+NORMALIZATIONS = {"none": lambda text: text, "fold_caps": fold_caps}
+
+
 def choose_answers(labels: list[str], first_token: Callable[[str], int], n_tokens: Callable[[str], int]) -> dict[str, str]:
     """One answer word per label, all with distinct first tokens.
 

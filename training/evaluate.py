@@ -57,7 +57,7 @@ def main() -> None:
     model = model.to(args.device, torch.float16).eval()
     rows = read_jsonl(Path(args.data), 0)
     label_index = {l: i for i, l in enumerate(labels)}
-    data = Batches(rows, prefix_ids, suffix_ids, tok, label_index)
+    data = Batches(rows, prefix_ids, suffix_ids, tok, label_index, normalize=manifest.get("query_normalization", "none"))
     rows_w = model.lm_head.weight[torch.tensor(answer_first, device=args.device)]
 
     out, correct = [], 0

@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from tokenizers import Tokenizer
 
-from answers import PROMPT_FORMAT, SYSTEM_PROMPT, choose_answers
+from answers import NORMALIZATIONS, PROMPT_FORMAT, SYSTEM_PROMPT, choose_answers
 from gguf_reader import GgufFile
 from hf_base import config_from_gguf, state_dict_from_gguf, tokenizer_json_from_gguf
 
@@ -58,6 +58,8 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--train-on-validation", action="store_true",
                    help="final run: train on train + validation for the full schedule (no early stopping; "
                         "choose --epochs from an earlier run that held validation out)")
+    p.add_argument("--normalize", choices=sorted(NORMALIZATIONS), default="none",
+                   help="query normalization applied before tokenizing, in training and at run time (stored in the manifest)")
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--limit", type=int, default=0, help="use only N train/validation examples (smoke test)")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -144,8 +146,9 @@ class Batches:
     """Examples padded per batch; the answer is read after the last token. Queries are
     tokenized per batch, so training can alter them (word dropout) epoch by epoch."""
 
-    def __init__(self, rows, prefix_ids, suffix_ids, tok, label_index, word_dropout=0.0, augmented=0.0):
-        self.items = [(r["text"], label_index[r["intent"]], r["lang"]) for r in rows]
+    def __init__(self, rows, prefix_ids, suffix_ids, tok, label_index, word_dropout=0.0, augmented=0.0, normalize="none"):
+        norm = NORMALIZATIONS[normalize]
+        self.items = [(norm(r["text"]), label_index[r["intent"]], r["lang"], tuple(r.get("style", ()))) for r in rows]
         self.prefix_ids, self.suffix_ids, self.tok = prefix_ids, suffix_ids, tok
         self.word_dropout, self.augmented = word_dropout, augmented
 
@@ -158,7 +161,7 @@ class Batches:
             rng.shuffle(order)
         for s in range(0, len(order), batch):
             chunk = [self.items[i] for i in order[s:s + batch]]
-            texts = [t for t, _, _ in chunk]
+            texts = [t for t, _, _, _ in chunk]
             if self.word_dropout > 0 and rng is not None:
                 texts = [drop_words(t, self.word_dropout, rng) if rng.random() < self.augmented else t for t in texts]
             seqs = [self.prefix_ids + e.ids + self.suffix_ids for e in self.tok.encode_batch(texts, add_special_tokens=False)]
@@ -169,8 +172,8 @@ class Batches:
                 ids[row, :len(t)] = torch.tensor(t)
                 mask[row, :len(t)] = 1
             last = mask.sum(1) - 1
-            labels = torch.tensor([y for _, y, _ in chunk])
-            yield ids.to(device), mask.to(device), last.to(device), labels.to(device), [lang for _, _, lang in chunk]
+            labels = torch.tensor([y for _, y, _, _ in chunk])
+            yield ids.to(device), mask.to(device), last.to(device), labels.to(device), [(lang, styles) for _, _, lang, styles in chunk]
 
 
 def answer_logits(decoder, ids, mask, last, answer_rows):
@@ -187,19 +190,22 @@ def evaluate(model, data, args, pad_id, answer_rows):
     model.eval()
     loss_sum, correct, n = 0.0, 0, 0
     per_lang: dict[str, list[int]] = {}
-    for ids, mask, last, labels, langs in data.iterate(256, False, None, pad_id, args.device):
+    per_style: dict[str, list[int]] = {}
+    for ids, mask, last, labels, tags in data.iterate(256, False, None, pad_id, args.device):
         with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=args.device == "cuda"):
             logits = answer_logits(model.get_base_model().model, ids, mask, last, answer_rows)
         loss_sum += F.cross_entropy(logits, labels, reduction="sum").item()
         hits = (logits.argmax(1) == labels).tolist()
         correct += sum(hits)
         n += len(hits)
-        for lang, hit in zip(langs, hits):
-            per_lang.setdefault(lang, [0, 0])
-            per_lang[lang][0] += hit
-            per_lang[lang][1] += 1
+        for (lang, styles), hit in zip(tags, hits):
+            for table, key in [(per_lang, lang)] + [(per_style, s) for s in styles or ("plain",)]:
+                table.setdefault(key, [0, 0])
+                table[key][0] += hit
+                table[key][1] += 1
     model.train()
-    return {"loss": loss_sum / n, "accuracy": correct / n, "per_language": {k: v[0] / v[1] for k, v in sorted(per_lang.items())}}
+    share = lambda table: {k: v[0] / v[1] for k, v in sorted(table.items())}
+    return {"loss": loss_sum / n, "accuracy": correct / n, "per_language": share(per_lang), "per_style": share(per_style)}
 
 
 def main() -> None:
@@ -252,8 +258,8 @@ def main() -> None:
     pad_id = config["pad_token_id"]
     if args.train_on_validation:
         train_rows = train_rows + val_rows
-    train = Batches(train_rows, prefix_ids, suffix_ids, tok, label_index, args.word_dropout, args.augmented)
-    val = Batches(val_rows, prefix_ids, suffix_ids, tok, label_index)
+    train = Batches(train_rows, prefix_ids, suffix_ids, tok, label_index, args.word_dropout, args.augmented, args.normalize)
+    val = Batches(val_rows, prefix_ids, suffix_ids, tok, label_index, normalize=args.normalize)
     steps_per_epoch = math.ceil(len(train) / args.batch)
     total_steps = max(1, int(steps_per_epoch * args.epochs))
     opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=args.lr, weight_decay=args.weight_decay)
@@ -292,7 +298,7 @@ def main() -> None:
                 history["validation"].append({"step": step, **v})
                 print(f"step {step}/{total_steps}: train loss {loss.item():.4f} validation loss {v['loss']:.4f} accuracy {v['accuracy']:.4f}", flush=True)
                 if args.train_on_validation or (v["accuracy"], -v["loss"]) > (best["accuracy"], -best["loss"]):
-                    best = {"accuracy": v["accuracy"], "loss": v["loss"], "step": step, "per_language": v["per_language"]}
+                    best = {"accuracy": v["accuracy"], "loss": v["loss"], "step": step, "per_language": v["per_language"], "per_style": v["per_style"]}
                     best_state = {k: t.detach().to("cpu", torch.float16).clone() for k, t in get_peft_model_state_dict(model).items()}
                     stale = 0
                 else:
@@ -308,7 +314,7 @@ def main() -> None:
     from peft import set_peft_model_state_dict
     set_peft_model_state_dict(model, {k: v.to(args.device, torch.float32) for k, v in best_state.items()})
     test_rows = read_jsonl(data_dir / "test.jsonl", args.limit // 4 if args.limit else 0)
-    test_result = evaluate(model, Batches(test_rows, prefix_ids, suffix_ids, tok, label_index), args, pad_id, answer_rows)
+    test_result = evaluate(model, Batches(test_rows, prefix_ids, suffix_ids, tok, label_index, normalize=args.normalize), args, pad_id, answer_rows)
     print(f"test accuracy {test_result['accuracy']:.4f} ({len(test_rows)} examples)")
 
     # The adapter, in float16, under PEFT's names.
@@ -329,6 +335,8 @@ def main() -> None:
         "answers": answers,
         "base": {"file": base_path.name, "sha256": sha256(base_path)},
     }
+    if args.normalize != "none":
+        manifest["query_normalization"] = args.normalize
     (out / "intent.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
 
     wall = time.time() - started

@@ -68,9 +68,14 @@ pub struct PrepareArgs {
     /// CPU threads for quantizing (0 = all).
     #[arg(long, default_value_t = 0)]
     threads: i32,
-    /// Calibration text for GPTQ: JSON lines with a "text" field, or plain lines.
+    /// Calibration text for GPTQ and for the GGUF formats' importance matrix: JSON lines
+    /// with a "text" field, or plain lines.
     #[arg(long)]
     calibration: Option<PathBuf>,
+    /// Quantize the GGUF formats without an importance matrix even when calibration text
+    /// is given (llama.cpp's plain rounding).
+    #[arg(long)]
+    no_importance_matrix: bool,
     /// Calibration texts used, spread evenly over the file.
     #[arg(long, default_value_t = 256)]
     calibration_samples: usize,
@@ -105,6 +110,7 @@ pub fn run(cmd: &ModelCommand) -> Result<(), String> {
                 threads: a.threads,
                 calibration: a.calibration.clone(),
                 calibration_samples: a.calibration_samples,
+                importance: !a.no_importance_matrix,
                 gptq: GptqParams {
                     bits: a.gptq_bits,
                     group_size: a.gptq_group_size,

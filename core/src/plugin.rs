@@ -131,26 +131,42 @@ impl Plugin {
     }
 
     /// Re-encodes the model file `input` as `output` in the weight format `kind` with the
-    /// backend's own quantizer (plugins of ABI 1.1 and later that have one).
-    pub fn quantize(&self, input: &Path, output: &Path, kind: &str, n_threads: i32) -> Result<()> {
+    /// backend's own quantizer (plugins of ABI 1.1 and later that have one), weighing each
+    /// tensor's rounding error by its `importance` entry (name, one value per input
+    /// column; plugins of ABI 1.2 and later) where it has one.
+    pub fn quantize(&self, input: &Path, output: &Path, kind: &str, n_threads: i32, importance: &[(String, Vec<f32>)]) -> Result<()> {
         let Some(quantize) = self.table.quantize else {
             return Err(Error::new(
                 Status::UnsupportedModel,
                 format!("backend '{}' (plugin ABI {}.{}) has no quantizer", self.name, self.abi.0, self.abi.1),
             ));
         };
+        if !importance.is_empty() && self.abi < (1, 2) {
+            return Err(Error::new(
+                Status::UnsupportedModel,
+                format!("backend '{}' (plugin ABI {}.{}) cannot take an importance matrix (ABI 1.2 can)", self.name, self.abi.0, self.abi.1),
+            ));
+        }
         let c = |p: &str, what: &str| CString::new(p).map_err(|_| Error::new(Status::InvalidArgument, format!("{what} contains a NUL byte")));
         let input_c = c(&input.to_string_lossy(), "input path")?;
         let output_c = c(&output.to_string_lossy(), "output path")?;
         let kind_c = c(kind, "weight format")?;
+        let names = importance.iter().map(|(name, _)| c(name, "importance tensor name")).collect::<Result<Vec<_>>>()?;
+        let entries: Vec<abi::ImportanceEntry> = importance
+            .iter()
+            .zip(&names)
+            .map(|((_, values), name)| abi::ImportanceEntry { name: name.as_ptr(), values: values.as_ptr(), n_values: values.len() })
+            .collect();
         let params = abi::QuantizeParams {
             struct_size: std::mem::size_of::<abi::QuantizeParams>(),
             input: input_c.as_ptr(),
             output: output_c.as_ptr(),
             kind: kind_c.as_ptr(),
             n_threads,
+            importance: if entries.is_empty() { std::ptr::null() } else { entries.as_ptr() },
+            n_importance: entries.len(),
         };
-        // SAFETY: the params and their strings live across the call.
+        // SAFETY: the params, their strings and the importance entries live across the call.
         let code = unsafe { quantize(&params) };
         self.check(code, "quantize")
     }

@@ -78,7 +78,7 @@ fn a_working_fake_plugin_loads_and_its_failures_carry_its_message() {
     assert_eq!(e.status, Status::UnsupportedModel);
     assert!(e.message.contains("fake plugin opens no models"), "{}", e.message);
     // Its table ends where ABI 1.0 ended: the host reads no further and knows it has no quantizer.
-    let e = p.quantize(Path::new("/a.gguf"), Path::new("/b.gguf"), "Q4_K_M", 1).unwrap_err();
+    let e = p.quantize(Path::new("/a.gguf"), Path::new("/b.gguf"), "Q4_K_M", 1, &[]).unwrap_err();
     assert_eq!(e.status, Status::UnsupportedModel);
     assert!(e.message.contains("has no quantizer"), "{}", e.message);
 }

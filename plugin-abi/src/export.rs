@@ -74,12 +74,23 @@ pub trait BackendModel: Send + Sync + Sized + 'static {
     fn tokenize(&self, text: &str, parse_special: bool) -> Result<Vec<i32>, PluginError>;
     /// Creates a context.
     fn new_context(&self, params: &ContextParams) -> Result<Self::Context, PluginError>;
-    /// Re-encodes the model file `input` as `output` in the weight format `kind`.
+    /// Re-encodes the model file `input` as `output` in the weight format `kind`,
+    /// weighing each tensor's rounding error by its `importance` entry where it has one.
     /// Backends without a quantizer keep this default, which answers `UNSUPPORTED`.
-    fn quantize(input: &str, output: &str, kind: &str, n_threads: i32) -> Result<(), PluginError> {
-        let _ = (input, output, n_threads);
+    fn quantize(input: &str, output: &str, kind: &str, n_threads: i32, importance: &[Importance<'_>]) -> Result<(), PluginError> {
+        let _ = (input, output, n_threads, importance);
         Err(PluginError::new(status::UNSUPPORTED, format!("this backend cannot quantize (asked for {kind})")))
     }
+}
+
+/// One weight tensor's importance for [`BackendModel::quantize`], checked by the glue:
+/// a valid UTF-8 name and finite, non-negative values.
+#[derive(Debug, Clone, Copy)]
+pub struct Importance<'a> {
+    /// The tensor's name in the model file.
+    pub name: &'a str,
+    /// One weight per input column.
+    pub values: &'a [f32],
 }
 
 /// An evaluation context (KV cache and scratch), used by one thread at a time.
@@ -317,14 +328,32 @@ pub mod glue {
     pub unsafe extern "C" fn quantize<M: BackendModel>(params: *const QuantizeParams) -> i32 {
         guarded(|| {
             let p = params.as_ref().ok_or_else(|| PluginError::invalid("quantize: params is NULL"))?;
-            check_size(p.struct_size, std::mem::size_of::<QuantizeParams>(), "QuantizeParams")?;
+            check_size(p.struct_size, crate::QUANTIZE_PARAMS_V1_1_SIZE, "QuantizeParams")?;
             let text = |ptr: *const c_char, what: &str| -> Result<&str, PluginError> {
                 if ptr.is_null() {
                     return Err(PluginError::invalid(format!("quantize: {what} is NULL")));
                 }
                 CStr::from_ptr(ptr).to_str().map_err(|_| PluginError::invalid(format!("quantize: {what} is not valid UTF-8")))
             };
-            M::quantize(text(p.input, "input")?, text(p.output, "output")?, text(p.kind, "kind")?, p.n_threads)
+            // A 1.1 caller's struct ends before the importance matrix.
+            let entries = if p.struct_size >= std::mem::size_of::<QuantizeParams>() {
+                slice(p.importance, p.n_importance, "quantize: importance")?
+            } else {
+                &[]
+            };
+            let mut importance = Vec::with_capacity(entries.len());
+            for (i, e) in entries.iter().enumerate() {
+                let name = text(e.name, &format!("importance entry {i}'s name"))?;
+                let values = slice(e.values, e.n_values, &format!("quantize: importance of {name}"))?;
+                if values.is_empty() {
+                    return Err(PluginError::invalid(format!("quantize: importance of {name} has no values")));
+                }
+                if let Some(v) = values.iter().find(|v| !v.is_finite() || **v < 0.0) {
+                    return Err(PluginError::invalid(format!("quantize: importance of {name} holds {v}: values must be finite and non-negative")));
+                }
+                importance.push(Importance { name, values });
+            }
+            M::quantize(text(p.input, "input")?, text(p.output, "output")?, text(p.kind, "kind")?, p.n_threads, &importance)
         })
     }
 

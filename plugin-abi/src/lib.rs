@@ -27,14 +27,14 @@
 
 mod export;
 
-pub use export::{glue, BackendContext, BackendModel, BatchView, PluginError};
+pub use export::{glue, BackendContext, BackendModel, BatchView, Importance, PluginError};
 
 use std::ffi::c_char;
 
 /// ABI major version. A plugin with another major is refused by the host.
 pub const ABI_MAJOR: u32 = 1;
 /// ABI minor version: grows when fields or functions are appended.
-pub const ABI_MINOR: u32 = 1;
+pub const ABI_MINOR: u32 = 2;
 /// The one symbol a plugin exports: `const PluginTable *intent_backend_plugin(void)`.
 pub const ENTRY_SYMBOL: &str = "intent_backend_plugin";
 /// GGUF metadata key of a LoRA adapter file made for run-time use (`general.type =
@@ -260,7 +260,9 @@ pub type SeqCopyFn = unsafe extern "C" fn(*mut PluginContext, i32, i32, i32, i32
 /// `(ctx, seq, p0, p1)`: forgets positions `[p0, p1)` of a sequence (`-1` open-ended).
 pub type SeqRemoveFn = unsafe extern "C" fn(*mut PluginContext, i32, i32, i32) -> i32;
 
-/// Parameters of [`QuantizeFn`] (ABI 1.1). Start with `struct_size = size_of::<QuantizeParams>()`.
+/// Parameters of [`QuantizeFn`] (ABI 1.1; the importance matrix fields 1.2). Start with
+/// `struct_size = size_of::<QuantizeParams>()`; a plugin reads the 1.2 fields only when
+/// `struct_size` covers them.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct QuantizeParams {
@@ -274,7 +276,30 @@ pub struct QuantizeParams {
     pub kind: *const c_char,
     /// CPU threads (0 = backend's choice).
     pub n_threads: i32,
+    /// Importance matrix (ABI 1.2): `n_importance` entries, one per weight tensor, that
+    /// weigh each input column's rounding error; NULL with 0 entries for none.
+    pub importance: *const ImportanceEntry,
+    /// Entries at `importance` (ABI 1.2).
+    pub n_importance: usize,
 }
+
+/// Size of [`QuantizeParams`] as ABI 1.1 callers know it (without the importance matrix).
+pub const QUANTIZE_PARAMS_V1_1_SIZE: usize = std::mem::offset_of!(QuantizeParams, importance);
+
+/// One weight tensor's importance for the quantizer (ABI 1.2): for each input column
+/// (`ne[0]` of the GGUF tensor), the mean square of the activations it multiplies.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ImportanceEntry {
+    /// The tensor's name in the model file (UTF-8, NUL-terminated), e.g. `blk.0.attn_q.weight`.
+    pub name: *const c_char,
+    /// `n_values` finite, non-negative weights.
+    pub values: *const f32,
+    /// Values at `values`: the tensor's input width.
+    pub n_values: usize,
+}
+
+
 
 /// Re-encodes a model file in another weight format, with the backend's own quantizer
 /// (ABI 1.1; `UNSUPPORTED` from backends that have none).

@@ -78,6 +78,95 @@ fn attention_by_sequence(c: &LlamaConfig, lens: &[usize], q: &[f32], k: &[f32], 
     out
 }
 
+/// The model's weights under Hugging Face names.
+fn weights_by_name(f: &GgufFile) -> Result<HashMap<String, HfWeight>> {
+    Ok(hf::hf_weights(f)?.into_iter().map(|w| (w.name.clone(), w)).collect())
+}
+
+/// The calibration sequences' token embeddings, stacked, and each sequence's length
+/// (`purpose` names what needs them, for the error when there are none).
+fn embed_calibration(c: &LlamaConfig, weights: &HashMap<String, HfWeight>, calibration: &[Vec<i32>], purpose: &str) -> Result<(Vec<f32>, Vec<usize>)> {
+    let embed = take(weights, "model.embed_tokens.weight")?;
+    let vocab = embed.shape[0];
+    let lens: Vec<usize> = calibration.iter().map(Vec::len).filter(|&n| n > 0).collect();
+    if lens.is_empty() {
+        return Err(Error::new(Status::InvalidArgument, format!("{purpose} needs calibration text: none was given")));
+    }
+    let mut x = Vec::with_capacity(lens.iter().sum::<usize>() * c.hidden);
+    for &t in calibration.iter().flatten() {
+        let row = usize::try_from(t).ok().filter(|&t| t < vocab).ok_or_else(|| Error::new(Status::InvalidArgument, format!("calibration token {t} is not in the vocabulary of {vocab}")))?;
+        x.extend_from_slice(&embed.values[row * c.hidden..(row + 1) * c.hidden]);
+    }
+    Ok((x, lens))
+}
+
+/// One decoder layer run with its own (unquantized) weights: its output and the input
+/// each of its projections saw.
+struct LayerPass {
+    /// The residual stream after the layer.
+    out: Vec<f32>,
+    /// Input of q, k and v (the normed residual stream).
+    attn_in: Vec<f32>,
+    /// Input of o (the attention output).
+    o_in: Vec<f32>,
+    /// Input of gate and up (the normed residual stream after attention).
+    mlp_in: Vec<f32>,
+    /// Input of down (the SwiGLU activation).
+    down_in: Vec<f32>,
+}
+
+fn layer_pass(c: &LlamaConfig, lens: &[usize], x: &[f32], weights: &HashMap<String, HfWeight>, layer: usize) -> Result<LayerPass> {
+    let w = |part: &str| take(weights, &format!("model.layers.{layer}.{part}"));
+    let attn_in = rms_norm(x, &w("input_layernorm.weight")?.values, c.rms_eps);
+    let [q, k, v] = ["q", "k", "v"].map(|p| w(&format!("self_attn.{p}_proj.weight")).map(|t| linear(&attn_in, &t.values, c.hidden)));
+    let o_in = attention_by_sequence(c, lens, &q?, &k?, &v?);
+    let mut out = x.to_vec();
+    add(&mut out, &linear(&o_in, &w("self_attn.o_proj.weight")?.values, c.n_heads * c.head_dim));
+    let mlp_in = rms_norm(&out, &w("post_attention_layernorm.weight")?.values, c.rms_eps);
+    let down_in = swiglu(&linear(&mlp_in, &w("mlp.gate_proj.weight")?.values, c.hidden), &linear(&mlp_in, &w("mlp.up_proj.weight")?.values, c.hidden));
+    add(&mut out, &linear(&down_in, &w("mlp.down_proj.weight")?.values, c.intermediate));
+    Ok(LayerPass { out, attn_in, o_in, mlp_in, down_in })
+}
+
+/// The importance matrix of `f` (a Llama GGUF, F16 or F32) on the `calibration` token
+/// sequences, as llama.cpp's quantizer takes it: for each projection, under its GGUF name
+/// (`blk.0.attn_q.weight`), the mean square of each input column over every calibration
+/// token, computed with the model's own weights. The quantizer weighs each column's
+/// rounding error by it, so the columns that carry large activations are kept closest.
+pub fn importance_matrix(f: &GgufFile, calibration: &[Vec<i32>], progress: &mut dyn FnMut(Progress)) -> Result<Vec<(String, Vec<f32>)>> {
+    let c = LlamaConfig::from_gguf(f)?;
+    let weights = weights_by_name(f)?;
+    let (mut x, lens) = embed_calibration(&c, &weights, calibration, "an importance matrix")?;
+    let tokens = lens.iter().sum::<usize>() as f64;
+    let mean_square = |v: &[f32], k: usize| -> Vec<f32> {
+        let mut sum = vec![0f64; k];
+        for row in v.chunks_exact(k) {
+            for (s, &a) in sum.iter_mut().zip(row) {
+                *s += f64::from(a) * f64::from(a);
+            }
+        }
+        sum.into_iter().map(|s| (s / tokens) as f32).collect()
+    };
+    let mut out = Vec::with_capacity(7 * c.n_layers);
+    for layer in 0..c.n_layers {
+        progress(Progress { step: "importance matrix".into(), done: layer as u64, total: c.n_layers as u64 });
+        let pass = layer_pass(&c, &lens, &x, &weights, layer)?;
+        let attn = mean_square(&pass.attn_in, c.hidden);
+        let mlp = mean_square(&pass.mlp_in, c.hidden);
+        let name = |t: &str| format!("blk.{layer}.{t}.weight");
+        out.push((name("attn_q"), attn.clone()));
+        out.push((name("attn_k"), attn.clone()));
+        out.push((name("attn_v"), attn));
+        out.push((name("attn_output"), mean_square(&pass.o_in, c.n_heads * c.head_dim)));
+        out.push((name("ffn_gate"), mlp.clone()));
+        out.push((name("ffn_up"), mlp));
+        out.push((name("ffn_down"), mean_square(&pass.down_in, c.intermediate)));
+        x = pass.out;
+    }
+    progress(Progress { step: "importance matrix".into(), done: c.n_layers as u64, total: c.n_layers as u64 });
+    Ok(out)
+}
+
 /// Quantizes every projection of `f` (a Llama GGUF, F16 or F32) with GPTQ on the
 /// `calibration` token sequences, and returns the checkpoint's tensors under Hugging Face
 /// names, with a report per layer.
@@ -88,18 +177,8 @@ pub fn quantize_model(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(Vec<(String, RawTensor)>, Vec<LayerReport>)> {
     let c = LlamaConfig::from_gguf(f)?;
-    let weights: HashMap<String, HfWeight> = hf::hf_weights(f)?.into_iter().map(|w| (w.name.clone(), w)).collect();
-    let embed = take(&weights, "model.embed_tokens.weight")?;
-    let vocab = embed.shape[0];
-    let lens: Vec<usize> = calibration.iter().map(Vec::len).filter(|&n| n > 0).collect();
-    if lens.is_empty() {
-        return Err(Error::new(Status::InvalidArgument, "GPTQ needs calibration text: none was given"));
-    }
-    let mut x = Vec::with_capacity(lens.iter().sum::<usize>() * c.hidden);
-    for &t in calibration.iter().flatten() {
-        let row = usize::try_from(t).ok().filter(|&t| t < vocab).ok_or_else(|| Error::new(Status::InvalidArgument, format!("calibration token {t} is not in the vocabulary of {vocab}")))?;
-        x.extend_from_slice(&embed.values[row * c.hidden..(row + 1) * c.hidden]);
-    }
+    let weights = weights_by_name(f)?;
+    let (mut x, lens) = embed_calibration(&c, &weights, calibration, "GPTQ")?;
     let mut tensors = Vec::new();
     let mut reports = Vec::new();
     let mut keep = |name: &str| -> Result<()> {
@@ -125,16 +204,7 @@ pub fn quantize_model(
         let (wg, wu, wd) = (w("mlp.gate_proj.weight")?, w("mlp.up_proj.weight")?, w("mlp.down_proj.weight")?);
 
         // The layer's output with its original weights, for the report.
-        let h = rms_norm(&x, &w("input_layernorm.weight")?.values, c.rms_eps);
-        let reference = {
-            let attn = attention_by_sequence(&c, &lens, &linear(&h, &wq.values, c.hidden), &linear(&h, &wk.values, c.hidden), &linear(&h, &wv.values, c.hidden));
-            let mut x1 = x.clone();
-            add(&mut x1, &linear(&attn, &wo.values, c.n_heads * c.head_dim));
-            let h2 = rms_norm(&x1, &w("post_attention_layernorm.weight")?.values, c.rms_eps);
-            let act = swiglu(&linear(&h2, &wg.values, c.hidden), &linear(&h2, &wu.values, c.hidden));
-            add(&mut x1, &linear(&act, &wd.values, c.intermediate));
-            x1
-        };
+        let LayerPass { out: reference, attn_in: h, .. } = layer_pass(&c, &lens, &x, &weights, layer)?;
 
         let h_in = hessian(&h, c.hidden);
         let qkv = quantize_all(&[(wq, &h_in), (wk, &h_in), (wv, &h_in)], params)?;
@@ -188,4 +258,74 @@ pub fn write(f: &GgufFile, dir: &Path, params: &GptqParams, tensors: &[(String, 
     let value: serde_json::Value = serde_json::from_str(&config).map_err(|e| Error::new(Status::Internal, e.to_string()))?;
     hf::write_dir(f, dir, Some(value), tensors)?;
     std::fs::write(dir.join("quantize_config.json"), config + "\n").map_err(|e| Error::new(Status::Io, format!("cannot write {}: {e}", dir.display())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gguf_file::{Tensor, Value};
+    use crate::quant::GgmlType;
+
+    /// A two-layer Llama of width 8 (MLP 12, two query heads sharing one key/value head),
+    /// with weights from a fixed sequence.
+    fn tiny_llama() -> GgufFile {
+        let mut f = GgufFile { metadata: Vec::new(), tensors: Vec::new() };
+        f.set("general.architecture", Value::Str("llama".into()));
+        for (key, v) in [("embedding_length", 8), ("feed_forward_length", 12), ("block_count", 2), ("attention.head_count", 2), ("attention.head_count_kv", 1)] {
+            f.set(&format!("llama.{key}"), Value::U32(v));
+        }
+        f.set("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5));
+        let mut seed = 0u32;
+        let mut tensor = |name: &str, dims: &[u64]| {
+            let n = dims.iter().product::<u64>() as usize;
+            let values: Vec<f32> = (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                    (seed >> 16) as f32 / 32768.0 - 1.0
+                })
+                .collect();
+            Tensor::from_f32(name, dims, &values, GgmlType::F32)
+        };
+        f.tensors.push(tensor("token_embd.weight", &[8, 16]));
+        f.tensors.push(Tensor::from_f32("output_norm.weight", &[8], &[1.0; 8], GgmlType::F32));
+        for layer in 0..2 {
+            let name = |t: &str| format!("blk.{layer}.{t}.weight");
+            for norm in ["attn_norm", "ffn_norm"] {
+                f.tensors.push(Tensor::from_f32(&name(norm), &[8], &[1.0; 8], GgmlType::F32));
+            }
+            for (t, dims) in [("attn_q", [8, 8]), ("attn_k", [8, 4]), ("attn_v", [8, 4]), ("attn_output", [8, 8]), ("ffn_gate", [8, 12]), ("ffn_up", [8, 12]), ("ffn_down", [12, 8])] {
+                f.tensors.push(tensor(&name(t), &dims));
+            }
+        }
+        f
+    }
+
+    #[test]
+    fn the_importance_matrix_holds_each_projection_s_mean_square_input() {
+        let f = tiny_llama();
+        let calibration = vec![vec![1, 2, 3], vec![], vec![4, 5]];
+        let m = importance_matrix(&f, &calibration, &mut |_| {}).unwrap();
+        let names: Vec<&str> = m.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names.len(), 14);
+        assert_eq!(&names[..7], ["blk.0.attn_q.weight", "blk.0.attn_k.weight", "blk.0.attn_v.weight", "blk.0.attn_output.weight", "blk.0.ffn_gate.weight", "blk.0.ffn_up.weight", "blk.0.ffn_down.weight"]);
+        for (name, values) in &m {
+            let width = f.tensor(name).unwrap().dims[0] as usize;
+            assert_eq!(values.len(), width, "{name}: one value per input column");
+            assert!(values.iter().all(|v| v.is_finite() && *v >= 0.0) && values.iter().any(|v| *v > 0.0), "{name}: {values:?}");
+        }
+        // Layer 0's q, k and v read the normed embeddings of the 5 calibration tokens.
+        let embed = f.tensor("token_embd.weight").unwrap().to_f32().unwrap();
+        let x: Vec<f32> = [1, 2, 3, 4, 5].iter().flat_map(|&t| embed[t * 8..(t + 1) * 8].to_vec()).collect();
+        let normed = rms_norm(&x, &[1.0; 8], 1e-5);
+        for col in 0..8 {
+            let expected = (0..5).map(|row| f64::from(normed[row * 8 + col]).powi(2)).sum::<f64>() / 5.0;
+            assert!((f64::from(m[0].1[col]) - expected).abs() < 1e-6, "column {col}: {} vs {expected}", m[0].1[col]);
+        }
+        assert_eq!(m[0].1, m[2].1);
+        assert_ne!(m[0].1, m[7].1, "layer 1 reads layer 0's output");
+        let e = importance_matrix(&f, &[vec![99]], &mut |_| {}).unwrap_err();
+        assert!(e.message.contains("token 99"), "{}", e.message);
+        let e = importance_matrix(&f, &[], &mut |_| {}).unwrap_err();
+        assert!(e.message.contains("an importance matrix needs calibration text"), "{}", e.message);
+    }
 }

@@ -7,7 +7,8 @@
 //!    and the same weights in the Hugging Face layout (`<name>-hf/`: config, tokenizer
 //!    rebuilt from the GGUF, F16 safetensors) for the CUDA backends and PyTorch.
 //! 3. Q8_0, Q5_K_M, Q4_K_M, ... are made by llama.cpp's own quantizer, reached through
-//!    the gguf-cpu backend plugin.
+//!    the gguf-cpu backend plugin; with calibration text, weighted by an importance
+//!    matrix computed on it (the token ids the engine evaluates for those texts).
 //! 4. With `LORA`, the adapter itself is written as a llama.cpp LoRA GGUF naming the base:
 //!    no re-quantization, the frozen base stays exactly the weights the adapter was
 //!    trained on.
@@ -62,13 +63,16 @@ pub struct PrepareOptions {
     pub plugin_path: Option<PathBuf>,
     /// CPU threads for quantizing (0 = all).
     pub threads: i32,
-    /// Calibration text for GPTQ: JSON lines with a `text` field (the dataset's splits) or
-    /// plain lines.
+    /// Calibration text for GPTQ and the importance matrix: JSON lines with a `text` field
+    /// (the dataset's splits) or plain lines.
     pub calibration: Option<PathBuf>,
     /// Calibration texts used, spread evenly over the file.
     pub calibration_samples: usize,
     /// GPTQ settings.
     pub gptq: gptq::GptqParams,
+    /// Whether the GGUF formats are quantized with an importance matrix computed on the
+    /// calibration text (when there is calibration text).
+    pub importance: bool,
 }
 
 /// GPTQ settings written by default: 4 bits, groups of 64 (576 is not a multiple of 128),
@@ -205,9 +209,9 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
     };
     let want_gptq = opts.formats.iter().any(|f| f.eq_ignore_ascii_case(GPTQ_FORMAT));
     let calibration = match (&opts.calibration, want_gptq) {
-        (Some(path), true) => Some(read_calibration(path, opts.calibration_samples)?),
+        (Some(path), _) => Some(read_calibration(path, opts.calibration_samples)?),
         (None, true) => return Err(Error::new(Status::InvalidArgument, "GPTQ needs calibration text (--calibration, e.g. data/train.jsonl)")),
-        _ => None,
+        (None, false) => None,
     };
     let path_of = |format: &str| opts.out_dir.join(format!("{}.{format}.gguf", opts.name));
     if let Some(format) = opts.formats.iter().chain(std::iter::once(&"F16".to_string())).find(|f| same_file(&opts.base, &path_of(&f.to_uppercase()))) {
@@ -244,13 +248,22 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
     let plugin = if formats.len() > 1 { Some(intent_core::plugin::find(Some("gguf-cpu"), "gguf", opts.plugin_path.as_deref())?) } else { None };
     let mut written = Vec::new();
     written.push(record("HF-F16", hf_dir.clone(), &hf_dir.join("model.safetensors"), manifest.as_ref(), "F16 (Hugging Face layout)")?);
-    for (i, format) in formats.iter().enumerate() {
+    // F16 first, with its manifest: the calibration text runs through it.
+    written.push(record("F16", f16_path.clone(), &f16_path, manifest.as_ref(), "F16")?);
+    let sequences = match &calibration {
+        Some(texts) => Some(calibration_sequences(opts, &f16_path, texts, manifest.as_ref(), progress)?),
+        None => None,
+    };
+    let importance = match &sequences {
+        Some(s) if opts.importance && formats.len() > 1 => gptq_model::importance_matrix(&f16, s, progress)?,
+        _ => Vec::new(),
+    };
+    for (i, format) in formats.iter().enumerate().skip(1) {
         let path = path_of(format);
-        if format != "F16" {
-            progress(Progress { step: format!("quantizing {format}"), done: i as u64, total: formats.len() as u64 });
-            plugin.as_ref().expect("plugin found above").quantize(&f16_path, &path, format, opts.threads)?;
-        }
-        written.push(record(format, path.clone(), &path, manifest.as_ref(), format)?);
+        progress(Progress { step: format!("quantizing {format}"), done: i as u64, total: formats.len() as u64 });
+        plugin.as_ref().expect("plugin found above").quantize(&f16_path, &path, format, opts.threads, &importance)?;
+        let weights = if importance.is_empty() { format.clone() } else { format!("{format}, importance matrix of {} calibration texts", sequences.as_ref().map_or(0, Vec::len)) };
+        written.push(record(format, path.clone(), &path, manifest.as_ref(), &weights)?);
     }
     if let Some((lora, rank, base_name)) = runtime_lora {
         let path = path_of(LORA_FORMAT);
@@ -259,8 +272,9 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
         let weights = format!("{base_name} unchanged + LoRA rank {rank} (F16) applied at run time");
         written.push(record(LORA_FORMAT, path.clone(), &path, manifest.as_ref(), &weights)?);
     }
-    if let Some(texts) = calibration {
-        written.push(prepare_gptq(opts, &f16, &f16_path, &texts, manifest.as_ref(), progress)?);
+    if want_gptq {
+        let sequences = sequences.as_deref().expect("GPTQ has calibration text (checked above)");
+        written.push(prepare_gptq(opts, &f16, sequences, manifest.as_ref(), progress)?);
     }
     progress(Progress { step: "done".into(), done: formats.len() as u64, total: formats.len() as u64 });
     Ok(written)
@@ -301,18 +315,17 @@ fn same_file(a: &Path, b: &Path) -> bool {
     matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y)
 }
 
-/// The GPTQ checkpoint `<name>-gptq/`, calibrated on the token ids the engine evaluates
-/// for `texts` with the F16 model (its fine-tuned prompt when its manifest applies), with
-/// its manifest and a report of each layer's output error.
-fn prepare_gptq(
+/// The token ids the engine evaluates for `texts` with the F16 model at `f16_path` (its
+/// fine-tuned prompt and query normalization when its manifest applies): what GPTQ and
+/// the importance matrix calibrate on.
+fn calibration_sequences(
     opts: &PrepareOptions,
-    f16: &GgufFile,
     f16_path: &Path,
     texts: &[String],
     manifest: Option<&ModelManifest>,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Prepared> {
-    progress(Progress { step: "GPTQ calibration".into(), done: 0, total: texts.len() as u64 });
+) -> Result<Vec<Vec<i32>>> {
+    progress(Progress { step: "calibration".into(), done: 0, total: texts.len() as u64 });
     let taxonomy = manifest.map(|m| m.taxonomy.clone()).filter(|t| intent_core::Taxonomy::builtin(t).is_ok());
     let engine = intent_core::open(&intent_core::OpenOptions {
         backend: Some("gguf-cpu".into()),
@@ -322,8 +335,18 @@ fn prepare_gptq(
         config: intent_core::EngineConfig { threads: opts.threads, truncate: true, ..intent_core::EngineConfig::default() },
         ..intent_core::OpenOptions::default()
     })?;
-    let sequences: Vec<Vec<i32>> = texts.iter().filter_map(|t| engine.prompt_tokens(t).ok()).collect();
-    drop(engine);
+    Ok(texts.iter().filter_map(|t| engine.prompt_tokens(t).ok()).collect())
+}
+
+/// The GPTQ checkpoint `<name>-gptq/`, calibrated on `sequences` (see
+/// [`calibration_sequences`]), with its manifest and a report of each layer's output error.
+fn prepare_gptq(
+    opts: &PrepareOptions,
+    f16: &GgufFile,
+    sequences: &[Vec<i32>],
+    manifest: Option<&ModelManifest>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Prepared> {
     let (tensors, reports) = gptq_model::quantize_model(f16, &sequences, &opts.gptq, progress)?;
     let dir = opts.out_dir.join(format!("{}-gptq", opts.name));
     gptq_model::write(f16, &dir, &opts.gptq, &tensors)?;
@@ -482,6 +505,7 @@ mod tests {
             calibration: None,
             calibration_samples: 1,
             gptq: default_gptq_params(),
+            importance: true,
         };
         let e = prepare(&opts, &mut |_| {}).unwrap_err();
         assert!(e.message.contains("would be overwritten by the q8_0 output"), "{}", e.message);

@@ -9,8 +9,8 @@
 #![deny(missing_docs)]
 
 use intent_plugin_abi::{
-    export_plugin, status, BackendContext, BackendModel, BatchView, ContextParams, ModelFacts,
-    ModelInfo, ModelParams, PluginError, GGUF_LORA_BASE_KEY,
+    export_plugin, status, BackendContext, BackendModel, BatchView, ContextParams, Importance,
+    ModelFacts, ModelInfo, ModelParams, PluginError, GGUF_LORA_BASE_KEY,
 };
 use llama_cpp_2::context::params::LlamaContextParams;
 use llama_cpp_2::context::LlamaContext;
@@ -268,7 +268,7 @@ impl BackendModel for GgufModel {
         Ok(ids.into_iter().map(|t| t.0).collect())
     }
 
-    fn quantize(input: &str, output: &str, kind: &str, n_threads: i32) -> Result<(), PluginError> {
+    fn quantize(input: &str, output: &str, kind: &str, n_threads: i32, importance: &[Importance<'_>]) -> Result<(), PluginError> {
         backend()?;
         let Some(&(_, ftype)) = QUANT_KINDS.iter().find(|(name, _)| name.eq_ignore_ascii_case(kind)) else {
             return Err(PluginError::new(
@@ -284,13 +284,27 @@ impl BackendModel for GgufModel {
         }
         let c_input = CString::new(input).map_err(|_| PluginError::invalid("input path contains a NUL byte"))?;
         let c_output = CString::new(output).map_err(|_| PluginError::invalid("output path contains a NUL byte"))?;
-        // SAFETY: plain-data defaults from llama.cpp; the paths outlive the call.
+        // llama.cpp reads the importance matrix as an array ended by an entry without a name.
+        let names = importance
+            .iter()
+            .map(|i| CString::new(i.name).map_err(|_| PluginError::invalid(format!("importance tensor name {:?} contains a NUL byte", i.name))))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut entries: Vec<llama_cpp_sys_2::llama_model_imatrix_data> = importance
+            .iter()
+            .zip(&names)
+            .map(|(i, name)| llama_cpp_sys_2::llama_model_imatrix_data { name: name.as_ptr(), data: i.values.as_ptr(), size: i.values.len() })
+            .collect();
+        entries.push(llama_cpp_sys_2::llama_model_imatrix_data { name: std::ptr::null(), data: std::ptr::null(), size: 0 });
+        // SAFETY: plain-data defaults from llama.cpp; the paths, names and values outlive the call.
         let code = unsafe {
             let mut params = llama_cpp_sys_2::llama_model_quantize_default_params();
             params.ftype = ftype;
             params.nthread = n_threads.max(0);
             // The source is usually already quantized (the shipped base is Q4_1): allow it.
             params.allow_requantize = true;
+            if !importance.is_empty() {
+                params.imatrix = entries.as_ptr();
+            }
             llama_cpp_sys_2::llama_model_quantize(c_input.as_ptr(), c_output.as_ptr(), &params)
         };
         if code != 0 {

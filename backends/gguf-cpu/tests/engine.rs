@@ -385,19 +385,48 @@ fn a_model_file_truncated_or_replaced_while_loading_fails_cleanly() {
 fn the_quantizer_writes_a_model_the_engine_runs_and_refuses_bad_requests() {
     let plugin = intent_core::plugin::find(Some("gguf-cpu"), "gguf", Some(&plugin_dir())).unwrap();
     let out = temp("requantized.Q8_0.gguf");
-    plugin.quantize(&default_model(), &out, "Q8_0", 2).unwrap();
+    plugin.quantize(&default_model(), &out, "Q8_0", 2, &[]).unwrap();
     let summary = intent_core::gguf::inspect(&out).unwrap();
     assert_eq!(summary.architecture.as_deref(), Some("llama"));
     let engine = open(&OpenOptions { model: Some(out.clone()), ..options() }).unwrap();
     let r = engine.classify("where is my parcel", &ClassifyOptions::default()).unwrap();
     assert!(engine.taxonomy().index_of(&r.intent).is_some());
 
-    let e = plugin.quantize(&default_model(), &temp("x.gguf"), "Q3_MAGIC", 1).unwrap_err();
+    let e = plugin.quantize(&default_model(), &temp("x.gguf"), "Q3_MAGIC", 1, &[]).unwrap_err();
     assert_eq!(e.status, Status::UnsupportedModel);
     assert!(e.message.contains("'Q3_MAGIC'") && e.message.contains("Q4_K_M"), "{}", e.message);
-    let e = plugin.quantize(Path::new("/nonexistent/base.gguf"), &temp("y.gguf"), "Q8_0", 1).unwrap_err();
+    let e = plugin.quantize(Path::new("/nonexistent/base.gguf"), &temp("y.gguf"), "Q8_0", 1, &[]).unwrap_err();
     assert!(e.message.contains("not found"), "{}", e.message);
     std::fs::remove_file(out).ok();
+}
+
+#[test]
+fn an_importance_matrix_changes_the_rounding_and_a_bad_one_is_refused() {
+    let plugin = intent_core::plugin::find(Some("gguf-cpu"), "gguf", Some(&plugin_dir())).unwrap();
+    let quantize = |name: &str, importance: &[(String, Vec<f32>)]| {
+        let out = temp(name);
+        // Q5_K_M from the default Q4_K_M: llama.cpp copies a tensor already of the target type.
+        plugin.quantize(&default_model(), &out, "Q5_K_M", 2, importance).map(|()| out)
+    };
+    let plain = quantize("plain.Q5_K_M.gguf", &[]).unwrap();
+    // Weigh the first half of ffn_gate's input columns a thousand times the second half
+    // (a tensor of another type in the source: Q5_0 there, Q5_1 in the output).
+    let gate: Vec<f32> = (0..576).map(|i| if i < 288 { 1000.0 } else { 1.0 }).collect();
+    let weighted = quantize("weighted.Q5_K_M.gguf", &[("blk.0.ffn_gate.weight".into(), gate)]).unwrap();
+    let (a, b) = (std::fs::read(&plain).unwrap(), std::fs::read(&weighted).unwrap());
+    assert_eq!(a.len(), b.len(), "the same types are chosen");
+    assert_ne!(a, b, "the weighted tensor is rounded differently");
+    let engine = open(&OpenOptions { model: Some(weighted.clone()), ..options() }).unwrap();
+    assert!(engine.taxonomy().index_of(&engine.classify("where is my parcel", &ClassifyOptions::default()).unwrap().intent).is_some());
+
+    let e = quantize("bad.gguf", &[("blk.0.attn_q.weight".into(), vec![1.0; 10])]).unwrap_err();
+    assert!(e.message.contains("could not quantize") && e.message.contains("imatrix size 10"), "{}", e.message);
+    let e = quantize("nan.gguf", &[("blk.0.attn_q.weight".into(), vec![f32::NAN; 576])]).unwrap_err();
+    assert_eq!(e.status, Status::InvalidArgument);
+    assert!(e.message.contains("blk.0.attn_q.weight") && e.message.contains("finite"), "{}", e.message);
+    for f in [plain, weighted] {
+        std::fs::remove_file(f).ok();
+    }
 }
 
 #[test]
@@ -524,7 +553,7 @@ fn runtime_lora_files_with_a_missing_unnamed_outside_or_foreign_base_are_refused
     assert!(e.message.contains("LoRA adapter") && e.message.contains("shape"), "{}", e.message);
     // The quantizer does not take an adapter for a model.
     let plugin = intent_core::plugin::find(Some("gguf-cpu"), "gguf", Some(&plugin_dir())).unwrap();
-    let e = plugin.quantize(&runtime_lora_model(), &temp("z.gguf"), "Q8_0", 1).unwrap_err();
+    let e = plugin.quantize(&runtime_lora_model(), &temp("z.gguf"), "Q8_0", 1, &[]).unwrap_err();
     assert!(e.message.contains("is a LoRA adapter"), "{}", e.message);
     // The engine keeps working.
     assert!(engine().classify("where is my parcel", &ClassifyOptions::default()).is_ok());

@@ -250,12 +250,13 @@ pub fn prepare(opts: &PrepareOptions, progress: &mut dyn FnMut(Progress)) -> Res
     written.push(record("HF-F16", hf_dir.clone(), &hf_dir.join("model.safetensors"), manifest.as_ref(), "F16 (Hugging Face layout)")?);
     // F16 first, with its manifest: the calibration text runs through it.
     written.push(record("F16", f16_path.clone(), &f16_path, manifest.as_ref(), "F16")?);
+    let want_importance = opts.importance && formats.len() > 1;
     let sequences = match &calibration {
-        Some(texts) => Some(calibration_sequences(opts, &f16_path, texts, manifest.as_ref(), progress)?),
-        None => None,
+        Some(texts) if want_gptq || want_importance => Some(calibration_sequences(opts, &f16_path, texts, manifest.as_ref(), progress)?),
+        _ => None,
     };
     let importance = match &sequences {
-        Some(s) if opts.importance && formats.len() > 1 => gptq_model::importance_matrix(&f16, s, progress)?,
+        Some(s) if want_importance => gptq_model::importance_matrix(&f16, s, progress)?,
         _ => Vec::new(),
     };
     for (i, format) in formats.iter().enumerate().skip(1) {
@@ -347,7 +348,7 @@ fn prepare_gptq(
     manifest: Option<&ModelManifest>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Prepared> {
-    let (tensors, reports) = gptq_model::quantize_model(f16, &sequences, &opts.gptq, progress)?;
+    let (tensors, reports) = gptq_model::quantize_model(f16, sequences, &opts.gptq, progress)?;
     let dir = opts.out_dir.join(format!("{}-gptq", opts.name));
     gptq_model::write(f16, &dir, &opts.gptq, &tensors)?;
     let p = &opts.gptq;

@@ -23,7 +23,8 @@ def fold_caps(text: str) -> str:
     message is unchanged."""
     upper = sum(c.isupper() for c in text)
     cased = upper + sum(c.islower() for c in text)
-    return text.lower() if cased >= 4 and upper >= 0.8 * cased else text
+    # upper >= 0.8 * cased, in integers, as the engine computes it.
+    return text.lower() if cased >= 4 and 5 * upper >= 4 * cased else text
 
 
 # Query normalizations by the name the model manifest stores ("query_normalization").

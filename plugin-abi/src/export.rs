@@ -414,3 +414,92 @@ macro_rules! export_plugin {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{status, ImportanceEntry, QuantizeParams, QUANTIZE_PARAMS_V1_1_SIZE};
+    use std::sync::Mutex;
+
+    /// What the last `quantize` call received: the kind and each importance entry.
+    static SEEN: Mutex<Vec<(String, Vec<(String, Vec<f32>)>)>> = Mutex::new(Vec::new());
+
+    /// A backend with only a quantizer, which records what the glue passed it.
+    struct Recorder;
+    struct NoContext;
+
+    impl BackendContext for NoContext {
+        fn eval(&mut self, _: &BatchView<'_>, _: &mut [f32]) -> Result<(), PluginError> {
+            Err(PluginError::invalid("unused"))
+        }
+        fn seq_copy(&mut self, _: i32, _: i32, _: i32, _: i32) -> Result<(), PluginError> {
+            Err(PluginError::invalid("unused"))
+        }
+        fn seq_remove(&mut self, _: i32, _: i32, _: i32) -> Result<(), PluginError> {
+            Err(PluginError::invalid("unused"))
+        }
+    }
+
+    impl BackendModel for Recorder {
+        type Context = NoContext;
+        fn probe() -> Result<(), PluginError> {
+            Ok(())
+        }
+        fn open(_: &str, _: &crate::ModelParams) -> Result<Self, PluginError> {
+            Err(PluginError::invalid("opens no models"))
+        }
+        fn info(&self) -> crate::ModelInfo {
+            unreachable!("no model is ever opened")
+        }
+        fn tokenize(&self, _: &str, _: bool) -> Result<Vec<i32>, PluginError> {
+            Err(PluginError::invalid("unused"))
+        }
+        fn new_context(&self, _: &crate::ContextParams) -> Result<NoContext, PluginError> {
+            Err(PluginError::invalid("unused"))
+        }
+        fn quantize(_: &str, _: &str, kind: &str, _: i32, importance: &[Importance<'_>]) -> Result<(), PluginError> {
+            let entries = importance.iter().map(|i| (i.name.to_string(), i.values.to_vec())).collect();
+            SEEN.lock().unwrap().push((kind.to_string(), entries));
+            Ok(())
+        }
+    }
+
+    fn call(struct_size: usize, kind: &CStr, importance: &[ImportanceEntry]) -> i32 {
+        let params = QuantizeParams {
+            struct_size,
+            input: c"in.gguf".as_ptr(),
+            output: c"out.gguf".as_ptr(),
+            kind: kind.as_ptr(),
+            n_threads: 1,
+            // A 1.1 caller's struct ends before these: a dangling pointer must not be read then.
+            importance: if importance.is_empty() { 8 as *const ImportanceEntry } else { importance.as_ptr() },
+            n_importance: if importance.is_empty() { 3 } else { importance.len() },
+        };
+        // SAFETY: the params and what they point to live across the call.
+        unsafe { glue::quantize::<Recorder>(&params) }
+    }
+
+    #[test]
+    fn quantize_reads_the_importance_matrix_only_from_callers_that_send_it() {
+        let values = [1.0f32, 2.0, 0.0];
+        let entry = ImportanceEntry { name: c"blk.0.attn_q.weight".as_ptr(), values: values.as_ptr(), n_values: 3 };
+        let full = std::mem::size_of::<QuantizeParams>();
+        assert_eq!(call(full, c"Q4_K_M", &[entry]), status::OK);
+        assert_eq!(call(QUANTIZE_PARAMS_V1_1_SIZE, c"Q5_K_M", &[]), status::OK);
+        {
+            let seen = SEEN.lock().unwrap();
+            assert_eq!(seen[0], ("Q4_K_M".to_string(), vec![("blk.0.attn_q.weight".to_string(), values.to_vec())]));
+            assert_eq!(seen[1], ("Q5_K_M".to_string(), vec![]), "a 1.1 caller's struct ends before the matrix");
+        }
+        assert_ne!(call(QUANTIZE_PARAMS_V1_1_SIZE - 1, c"Q8_0", &[]), status::OK);
+        for bad in [[1.0, f32::NAN, 1.0], [1.0, -1.0, 1.0], [f32::INFINITY, 0.0, 0.0]] {
+            let entry = ImportanceEntry { name: c"blk.0.ffn_up.weight".as_ptr(), values: bad.as_ptr(), n_values: 3 };
+            assert_eq!(call(full, c"Q8_0", &[entry]), status::INVALID_ARGUMENT);
+            let message = LAST_ERROR.with(|e| e.borrow().to_string_lossy().into_owned());
+            assert!(message.contains("blk.0.ffn_up.weight") && message.contains("finite and non-negative"), "{message}");
+        }
+        let empty = ImportanceEntry { name: c"blk.0.ffn_up.weight".as_ptr(), values: values.as_ptr(), n_values: 0 };
+        assert_eq!(call(full, c"Q8_0", &[empty]), status::INVALID_ARGUMENT);
+        assert_eq!(SEEN.lock().unwrap().len(), 2, "refused calls never reach the backend");
+    }
+}

@@ -94,6 +94,19 @@ pub struct PrepareArgs {
     /// GPTQ damping, a fraction of the mean Hessian diagonal.
     #[arg(long, default_value_t = default_gptq_params().damp_percent)]
     gptq_damp: f64,
+    /// GPTQ chooses each group's range by a search that may clip its outermost weights
+    /// (true) instead of spanning them all (false).
+    #[arg(long, default_value_t = default_gptq_params().clip_search, action = clap::ArgAction::Set)]
+    gptq_clip_search: bool,
+    /// GPTQ fits the group scales again by least squares on the layer's output once the
+    /// codes are chosen (true), or keeps the scales the codes were rounded with (false).
+    #[arg(long, default_value_t = default_gptq_params().refit_scales, action = clap::ArgAction::Set)]
+    gptq_refit_scales: bool,
+    /// GPTQ aims each layer at the unquantized model's outputs, making up for the error of
+    /// the layers before it (true), or at its own outputs on the quantized model's inputs
+    /// (false).
+    #[arg(long, default_value_t = default_gptq_params().correct_upstream, action = clap::ArgAction::Set)]
+    gptq_correct_upstream: bool,
 }
 
 /// Runs a model command.
@@ -117,6 +130,9 @@ pub fn run(cmd: &ModelCommand) -> Result<(), String> {
                     sym: a.gptq_sym,
                     act_order: !a.gptq_no_act_order,
                     damp_percent: a.gptq_damp,
+                    clip_search: a.gptq_clip_search,
+                    refit_scales: a.gptq_refit_scales,
+                    correct_upstream: a.gptq_correct_upstream,
                     ..default_gptq_params()
                 },
             };

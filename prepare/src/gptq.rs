@@ -9,8 +9,11 @@
 //! (raised tenfold while the Cholesky factorization fails); the upper Cholesky factor `U` of
 //! `H^-1`; blocks of columns with the updates inside a block applied at once and the block's
 //! errors pushed to later columns by one product. Group parameters (scale, zero) are found
-//! at each group's first column from the error-updated weights; scales are rounded to f16
-//! before use, since f16 is what the file stores.
+//! at each group's first column from the error-updated weights, spanning the group's range
+//! or, with `clip_search`, the narrowed range with the smallest Hessian-weighted rounding
+//! error; scales are rounded to f16 before use, since f16 is what the file stores. With
+//! `refit_scales`, once every code is chosen, each row's group scales are fitted again by
+//! least squares on the layer's output error (codes and zero points kept).
 
 use intent_core::{Error, Result, Status};
 
@@ -29,11 +32,33 @@ pub struct GptqParams {
     pub damp_percent: f64,
     /// Columns updated together.
     pub block_size: usize,
+    /// Choose each group's range by search: the range narrowed step by step (clipping the
+    /// outermost values) that gives the smallest rounding error, each column's error
+    /// weighted by its Hessian diagonal, instead of the group's minimum and maximum.
+    pub clip_search: bool,
+    /// After the columns are quantized, fit each row's group scales again by least squares
+    /// on the layer's output error `(W − Ŵ) H (W − Ŵ)ᵀ`, codes and zero points kept.
+    pub refit_scales: bool,
+    /// Aim each layer at the unquantized model's outputs: the weights quantized are those
+    /// that best map the inputs the quantized layers before give to the outputs the
+    /// unquantized model has ([`corrected_target`]), so that each layer makes up for the
+    /// error it receives as well as its own. Used by whole-model quantization.
+    pub correct_upstream: bool,
 }
 
 impl Default for GptqParams {
     fn default() -> Self {
-        GptqParams { bits: 4, group_size: 64, sym: false, act_order: false, damp_percent: 0.01, block_size: 128 }
+        GptqParams {
+            bits: 4,
+            group_size: 64,
+            sym: false,
+            act_order: false,
+            damp_percent: 0.01,
+            block_size: 128,
+            clip_search: false,
+            refit_scales: false,
+            correct_upstream: false,
+        }
     }
 }
 
@@ -154,8 +179,13 @@ pub fn unpack(p: &PackedLinear, n: usize, k: usize, bits: u32) -> QuantizedLinea
 
 /// Scale and zero point of one row of one group, from its values.
 fn grid(values: impl Iterator<Item = f64>, bits: u32, sym: bool) -> (f32, u8) {
+    let (lo, hi) = values.fold((0f64, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    grid_of_range(lo, hi, bits, sym)
+}
+
+/// Scale and zero point of the grid spanning `lo..hi` (which hold 0).
+fn grid_of_range(mut lo: f64, mut hi: f64, bits: u32, sym: bool) -> (f32, u8) {
     let maxq = f64::from((1u32 << bits) - 1);
-    let (mut lo, mut hi) = values.fold((0f64, 0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
     if sym {
         hi = hi.max(-lo);
         lo = -hi;
@@ -164,18 +194,44 @@ fn grid(values: impl Iterator<Item = f64>, bits: u32, sym: bool) -> (f32, u8) {
         lo = -1.0;
         hi = 1.0;
     }
-    let to_f16 = |s: f64| half::f16::from_f64(s.max(1e-7)).to_f32().max(f32::from(half::f16::from_bits(1)));
+    let scale = to_f16_scale((hi - lo) / maxq);
     if sym {
-        let scale = to_f16((hi - lo) / maxq);
         return (scale, ((maxq as u32 + 1) / 2) as u8);
     }
-    let scale = to_f16((hi - lo) / maxq);
     let zero = (-lo / f64::from(scale)).round().clamp(0.0, maxq);
     if zero >= 1.0 {
         return (scale, zero as u8);
     }
     // All values >= 0: zero point 1 (v1 files cannot store 0), the grid stretched to fit.
-    (to_f16(hi / (maxq - 1.0)), 1)
+    (to_f16_scale(hi / (maxq - 1.0)), 1)
+}
+
+/// A scale as the file stores it: rounded to f16, at least f16's smallest step.
+fn to_f16_scale(s: f64) -> f32 {
+    half::f16::from_f64(s.max(1e-7)).to_f32().max(f32::from(half::f16::from_bits(1)))
+}
+
+/// Steps of the clipping search: the range is tried at 100%, 99%, ... 80% of its width.
+const CLIP_STEPS: usize = 20;
+
+/// The grid of one row of one group whose weighted rounding error `Σ weight · (x − x̂)²`
+/// is smallest among the group's range narrowed by 0-19% (both ends together).
+fn searched_grid(values: &[f64], weights: &[f64], bits: u32, sym: bool) -> (f32, u8) {
+    let (lo, hi) = values.iter().fold((0f64, 0f64), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let error = |(s, z): (f32, u8)| -> f64 {
+        values.iter().zip(weights).map(|(&x, &w)| w * (x - f64::from(s) * (f64::from(code(x, s, z, bits)) - f64::from(z))).powi(2)).sum()
+    };
+    let mut best = grid_of_range(lo, hi, bits, sym);
+    let mut best_error = error(best);
+    for step in 1..CLIP_STEPS {
+        let shrink = 1.0 - step as f64 / 100.0;
+        let candidate = grid_of_range(lo * shrink, hi * shrink, bits, sym);
+        let e = error(candidate);
+        if e < best_error {
+            (best, best_error) = (candidate, e);
+        }
+    }
+    best
 }
 
 fn code(x: f64, scale: f32, zero: u8, bits: u32) -> u8 {
@@ -272,6 +328,56 @@ fn inverse_from_cholesky(l: &[f64], k: usize) -> Vec<f64> {
     inv
 }
 
+/// `then` of the inverse of `H + λI`, with the damping `λ` starting at `damp_percent` of
+/// the mean diagonal of `H` and raised tenfold while the Cholesky factorization or `then`
+/// fails; the result and the `λ` it took.
+fn damped_inverse<T>(h: &[f64], k: usize, damp_percent: f64, then: impl Fn(Vec<f64>) -> Option<T>) -> Result<(T, f64)> {
+    let mean_diag = (0..k).map(|j| h[j * k + j]).sum::<f64>() / k as f64;
+    let mut damp = damp_percent.max(1e-6) * mean_diag.max(1e-12);
+    loop {
+        let mut damped = h.to_vec();
+        for j in 0..k {
+            damped[j * k + j] += damp;
+        }
+        if let Some(result) = cholesky(&damped, k).and_then(|l| then(inverse_from_cholesky(&l, k))) {
+            return Ok((result, damp));
+        }
+        damp *= 10.0;
+        if damp > 1e6 * mean_diag.max(1e-12) {
+            return Err(Error::new(Status::Internal, "the Hessian stays singular however much it is damped"));
+        }
+    }
+}
+
+/// The weights (`[n][k]`) whose outputs on the inputs `X` a quantized model gives this
+/// layer come closest to the outputs `Y = X₀ Wᵀ` of the original weights `w` on the
+/// unquantized model's inputs `X₀` (rows: the same tokens): `W̃ = W (C + λI) (H + λI)⁻¹`
+/// with `H = 2 XᵀX / t`, the cross term `C = 2 X₀ᵀX / t` (`[k][k]`) and the damping `λ` of
+/// [`gptq`] (`damp_percent` of the mean diagonal of `H`), which pulls `W̃` towards `W`
+/// where the calibration says little. Since `‖X Ŵᵀ − Y‖² = (Ŵ − W̃) H (Ŵ − W̃)ᵀ + const`,
+/// GPTQ of `W̃` with `H` minimizes the error against the unquantized model's outputs.
+/// With `X = X₀` it is `W`.
+pub fn corrected_target(w: &[f32], n: usize, k: usize, h: &[f64], cross: &[f64], damp_percent: f64) -> Result<Vec<f32>> {
+    if w.len() != n * k || h.len() != k * k || cross.len() != k * k {
+        return Err(Error::new(Status::InvalidArgument, format!("weight of {} values, Hessian of {} and cross term of {} for {n}x{k}", w.len(), h.len(), cross.len())));
+    }
+    let (inverse, damp) = damped_inverse(h, k, damp_percent, Some)?;
+    let mut c = cross.to_vec();
+    for j in 0..k {
+        c[j * k + j] += damp;
+    }
+    // (C + λI)(H + λI)⁻¹, then W times it.
+    let mut m = vec![0f64; k * k];
+    let wd: Vec<f64> = w.iter().map(|&v| f64::from(v)).collect();
+    let mut out = vec![0f64; n * k];
+    // SAFETY: c, inverse and m are [k][k]; wd and out are [n][k]; all in bounds.
+    unsafe {
+        matrixmultiply::dgemm(k, k, k, 1.0, c.as_ptr(), k as isize, 1, inverse.as_ptr(), k as isize, 1, 0.0, m.as_mut_ptr(), k as isize, 1);
+        matrixmultiply::dgemm(n, k, k, 1.0, wd.as_ptr(), k as isize, 1, m.as_ptr(), k as isize, 1, 0.0, out.as_mut_ptr(), k as isize, 1);
+    }
+    Ok(out.into_iter().map(|v| v as f32).collect())
+}
+
 /// Quantizes `w` (`[n][k]`) with GPTQ, given the Hessian `h` (`[k][k]`) of its inputs.
 pub fn gptq(w: &[f32], n: usize, k: usize, h: &[f64], p: &GptqParams) -> Result<QuantizedLinear> {
     check(w, n, k, p)?;
@@ -289,6 +395,7 @@ pub fn gptq(w: &[f32], n: usize, k: usize, h: &[f64], p: &GptqParams) -> Result<
             wp[r * k + j] = f64::from(w[r * k + c]);
         }
     }
+    let w_perm = wp.clone();
     let mut hp = vec![0f64; k * k];
     for (i, &a) in perm.iter().enumerate() {
         for (j, &b) in perm.iter().enumerate() {
@@ -303,32 +410,14 @@ pub fn gptq(w: &[f32], n: usize, k: usize, h: &[f64], p: &GptqParams) -> Result<
             }
         }
     }
-    let mean_diag = (0..k).map(|j| hp[j * k + j]).sum::<f64>() / k as f64;
-    let mut damp = p.damp_percent.max(1e-6) * mean_diag;
-    let u = loop {
-        let mut damped = hp.clone();
-        for j in 0..k {
-            damped[j * k + j] += damp;
+    let (lower, _) = damped_inverse(&hp, k, p.damp_percent, |inverse| cholesky(&inverse, k))?;
+    // Upper factor U of H^-1 (H^-1 = U^T U) is the transpose of the lower one.
+    let mut u = vec![0f64; k * k];
+    for i in 0..k {
+        for j in 0..=i {
+            u[j * k + i] = lower[i * k + j];
         }
-        let factor = cholesky(&damped, k).and_then(|l| {
-            let inv = inverse_from_cholesky(&l, k);
-            cholesky(&inv, k)
-        });
-        if let Some(lower) = factor {
-            // Upper factor U of H^-1 (H^-1 = U^T U) is the transpose of the lower one.
-            let mut u = vec![0f64; k * k];
-            for i in 0..k {
-                for j in 0..=i {
-                    u[j * k + i] = lower[i * k + j];
-                }
-            }
-            break u;
-        }
-        damp *= 10.0;
-        if damp > 1e6 * mean_diag.max(1e-12) {
-            return Err(Error::new(Status::Internal, "the Hessian stays singular however much it is damped"));
-        }
-    };
+    }
 
     let groups = k / p.group_size;
     let mut qp = vec![0u8; n * k];
@@ -342,8 +431,11 @@ pub fn gptq(w: &[f32], n: usize, k: usize, h: &[f64], p: &GptqParams) -> Result<
             let col = i1 + i;
             let g = col / p.group_size;
             if col % p.group_size == 0 {
+                let cols = col..col + p.group_size;
+                let weights: Vec<f64> = cols.clone().map(|c| hp[c * k + c]).collect();
                 for r in 0..n {
-                    let (s, z) = grid(wp[r * k + col..r * k + col + p.group_size].iter().copied(), p.bits, p.sym);
+                    let values = &wp[r * k + cols.start..r * k + cols.end];
+                    let (s, z) = if p.clip_search { searched_grid(values, &weights, p.bits, p.sym) } else { grid(values.iter().copied(), p.bits, p.sym) };
                     scales[g * n + r] = s;
                     zeros[g * n + r] = z;
                 }
@@ -377,6 +469,9 @@ pub fn gptq(w: &[f32], n: usize, k: usize, h: &[f64], p: &GptqParams) -> Result<
             }
         }
     }
+    if p.refit_scales {
+        refit_scales(&w_perm, &hp, n, k, p, &qp, &mut scales, &zeros);
+    }
     // Back to the original column order; each column keeps the group it was quantized in.
     let mut q = vec![0u8; n * k];
     let mut g_idx = vec![0u32; k];
@@ -387,6 +482,73 @@ pub fn gptq(w: &[f32], n: usize, k: usize, h: &[f64], p: &GptqParams) -> Result<
         }
     }
     Ok(QuantizedLinear { n, k, bits: p.bits, q, scales, zeros, g_idx })
+}
+
+/// Fits the group scales of each row again, codes and zero points kept: with
+/// `a = q − zero`, row `r`'s quantized weights are `ŵ = Σ_g s_g · a_g` (`a_g`: `a` on group
+/// `g`'s columns, 0 elsewhere), and the scales minimizing the output error
+/// `(w − ŵ)ᵀ H (w − ŵ)` solve `M s = b` with `M[g][h] = a_gᵀ H a_h` and `b[g] = a_gᵀ H w`.
+/// Everything is in the quantization's column order (groups are contiguous there); `w` is
+/// the original weight, `h` the undamped Hessian. A row whose system is singular, or
+/// whose solution is not a positive f16 for every group, keeps its scales.
+#[allow(clippy::too_many_arguments)]
+fn refit_scales(w: &[f64], h: &[f64], n: usize, k: usize, p: &GptqParams, q: &[u8], scales: &mut [f32], zeros: &[u8]) {
+    let (gs, groups) = (p.group_size, k / p.group_size);
+    let a: Vec<f64> = (0..n * k).map(|i| f64::from(q[i]) - f64::from(zeros[(i % k) / gs * n + i / k])).collect();
+    let product = |x: &[f64], rows: usize, inner: usize, hrows: std::ops::Range<usize>, x_stride: usize, x_offset: usize| -> Vec<f64> {
+        // [rows][inner] (a column window of x) times H[hrows][..k].
+        let mut out = vec![0f64; rows * k];
+        // SAFETY: x is read as [rows][inner] at x_offset with row stride x_stride, H's rows
+        // hrows as [inner][k], out is [rows][k]; all in bounds.
+        unsafe {
+            matrixmultiply::dgemm(rows, inner, k, 1.0, x.as_ptr().add(x_offset), x_stride as isize, 1, h.as_ptr().add(hrows.start * k), k as isize, 1, 0.0, out.as_mut_ptr(), k as isize, 1);
+        }
+        out
+    };
+    // b[r][g] = a_gᵀ (H w_r); M[r][g1][g2] = Σ_{c∈g1} a_c (H a_g2)[c].
+    let hw = product(w, n, k, 0..k, k, 0);
+    let mut b = vec![0f64; n * groups];
+    let mut m = vec![0f64; n * groups * groups];
+    for g2 in 0..groups {
+        let ha = product(&a, n, gs, g2 * gs..(g2 + 1) * gs, k, g2 * gs);
+        for r in 0..n {
+            for g1 in 0..groups {
+                let cols = r * k + g1 * gs..r * k + (g1 + 1) * gs;
+                m[(r * groups + g1) * groups + g2] = a[cols.clone()].iter().zip(&ha[cols]).map(|(x, y)| x * y).sum();
+            }
+        }
+    }
+    for r in 0..n {
+        for g in 0..groups {
+            let cols = r * k + g * gs..r * k + (g + 1) * gs;
+            b[r * groups + g] = a[cols.clone()].iter().zip(&hw[cols]).map(|(x, y)| x * y).sum();
+        }
+        let mut mr = m[r * groups * groups..(r + 1) * groups * groups].to_vec();
+        let ridge = 1e-9 * (0..groups).map(|g| mr[g * groups + g]).sum::<f64>().max(1e-30) / groups as f64;
+        for g in 0..groups {
+            if mr[g * groups + g] == 0.0 {
+                // Every code of the group sits on its zero point: the scale does not matter.
+                mr[g * groups + g] = 1.0;
+                b[r * groups + g] = f64::from(scales[g * n + r]);
+            }
+            mr[g * groups + g] += ridge;
+        }
+        let Some(l) = cholesky(&mr, groups) else { continue };
+        // L y = b, then Lᵀ s = y.
+        let mut y = vec![0f64; groups];
+        for i in 0..groups {
+            y[i] = (b[r * groups + i] - (0..i).map(|j| l[i * groups + j] * y[j]).sum::<f64>()) / l[i * groups + i];
+        }
+        let mut fitted = vec![0f64; groups];
+        for i in (0..groups).rev() {
+            fitted[i] = (y[i] - (i + 1..groups).map(|j| l[j * groups + i] * fitted[j]).sum::<f64>()) / l[i * groups + i];
+        }
+        if fitted.iter().all(|s| s.is_finite() && *s > 0.0) {
+            for (g, s) in fitted.into_iter().enumerate() {
+                scales[g * n + r] = to_f16_scale(s);
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -437,16 +599,21 @@ mod tests {
     /// `2 Xᵀ X / t` in plain f64 loops: the same on every machine, so the shared test
     /// vectors do not depend on which SIMD kernels the fast product picks.
     fn hessian(x: &[f32], k: usize) -> Vec<f64> {
-        let t = x.len() / k;
-        let mut h = vec![0f64; k * k];
-        for row in x.chunks_exact(k) {
+        cross(x, x, k)
+    }
+
+    /// `2 Aᵀ B / t` in plain f64 loops (row index from `a`).
+    fn cross(a: &[f32], b: &[f32], k: usize) -> Vec<f64> {
+        let t = a.len() / k;
+        let mut c = vec![0f64; k * k];
+        for (ra, rb) in a.chunks_exact(k).zip(b.chunks_exact(k)) {
             for i in 0..k {
                 for j in 0..k {
-                    h[i * k + j] += 2.0 * f64::from(row[i]) * f64::from(row[j]) / t as f64;
+                    c[i * k + j] += 2.0 * f64::from(ra[i]) * f64::from(rb[j]) / t as f64;
                 }
             }
         }
-        h
+        c
     }
 
     #[test]
@@ -456,13 +623,90 @@ mod tests {
         let h = hessian(&x, k);
         for act_order in [false, true] {
             for sym in [false, true] {
-                let p = GptqParams { act_order, sym, ..GptqParams::default() };
-                let rtn_err = output_error(&w, &rtn(&w, n, k, &p).unwrap().dequantize(), &x, n, k);
-                let gptq_err = output_error(&w, &gptq(&w, n, k, &h, &p).unwrap().dequantize(), &x, n, k);
-                eprintln!("act_order {act_order}, sym {sym}: GPTQ/RTN output error {:.3}", gptq_err / rtn_err);
-                assert!(gptq_err < 0.5 * rtn_err, "act_order {act_order}, sym {sym}: GPTQ {gptq_err:.4} vs RTN {rtn_err:.4}");
+                for (clip_search, refit_scales) in [(false, false), (true, true)] {
+                    let p = GptqParams { act_order, sym, clip_search, refit_scales, ..GptqParams::default() };
+                    let rtn_err = output_error(&w, &rtn(&w, n, k, &p).unwrap().dequantize(), &x, n, k);
+                    let gptq_err = output_error(&w, &gptq(&w, n, k, &h, &p).unwrap().dequantize(), &x, n, k);
+                    eprintln!("act_order {act_order}, sym {sym}, clip_search {clip_search}, refit_scales {refit_scales}: GPTQ/RTN output error {:.3}", gptq_err / rtn_err);
+                    assert!(gptq_err < 0.5 * rtn_err, "act_order {act_order}, sym {sym}, clip_search {clip_search}: GPTQ {gptq_err:.4} vs RTN {rtn_err:.4}");
+                }
             }
         }
+    }
+
+    #[test]
+    fn refitting_the_scales_lowers_the_output_error() {
+        let (n, k) = (48, 256);
+        let (w, x) = layer_of(n, k, 1024, 13);
+        let h = hessian(&x, k);
+        for act_order in [false, true] {
+            for clip_search in [false, true] {
+                let p = GptqParams { act_order, clip_search, ..GptqParams::default() };
+                let plain = gptq(&w, n, k, &h, &p).unwrap();
+                let refit = gptq(&w, n, k, &h, &GptqParams { refit_scales: true, ..p }).unwrap();
+                assert_eq!((&refit.q, &refit.zeros, &refit.g_idx), (&plain.q, &plain.zeros, &plain.g_idx), "only the scales move");
+                assert!(refit.scales.iter().all(|&s| s > 0.0 && half::f16::from_f32(s).to_f32() == s), "scales stay positive f16 values");
+                let before = output_error(&w, &plain.dequantize(), &x, n, k);
+                let after = output_error(&w, &refit.dequantize(), &x, n, k);
+                eprintln!("act_order {act_order}, clip_search {clip_search}: refit/plain output error {:.3}", after / before);
+                assert!(after < 0.97 * before, "act_order {act_order}, clip_search {clip_search}: refit {after:.5} vs {before:.5}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_corrected_target_makes_up_for_the_inputs_error() {
+        let (n, k, t) = (32, 128, 1024);
+        let (w, x0) = layer_of(n, k, t, 17);
+        // The inputs as a quantized model before this layer gives them: a little off, mostly
+        // in a systematic way (each column's gain, some of its neighbour), partly noise.
+        let mut rng = Rng(99);
+        let gain: Vec<f32> = (0..k).map(|_| 1.0 + 0.1 * rng.next()).collect();
+        let x: Vec<f32> = (0..t * k).map(|i| x0[i] * gain[i % k] + 0.05 * x0[i - i % k + (i + 1) % k] + 0.01 * rng.next()).collect();
+        let (h, c) = (hessian(&x, k), cross(&x0, &x, k));
+        // Against the unquantized model's outputs X₀ Wᵀ, with the quantized model's inputs X.
+        let error = |wq: &[f32]| -> f64 {
+            let mut total = 0f64;
+            for (r0, r) in x0.chunks_exact(k).zip(x.chunks_exact(k)) {
+                for o in 0..n {
+                    let d: f64 = (0..k).map(|i| f64::from(w[o * k + i]) * f64::from(r0[i]) - f64::from(wq[o * k + i]) * f64::from(r[i])).sum();
+                    total += d * d;
+                }
+            }
+            total
+        };
+        let p = GptqParams { act_order: true, ..GptqParams::default() };
+        let target = corrected_target(&w, n, k, &h, &c, p.damp_percent).unwrap();
+        assert!(error(&target) < 0.5 * error(&w), "unquantized: {} vs {}", error(&target), error(&w));
+        let plain = error(&gptq(&w, n, k, &h, &p).unwrap().dequantize());
+        let corrected = error(&gptq(&target, n, k, &h, &p).unwrap().dequantize());
+        eprintln!("corrected/plain error against the unquantized outputs: {:.3}", corrected / plain);
+        assert!(corrected < 0.8 * plain, "GPTQ of the corrected target {corrected:.4} vs of W {plain:.4}");
+        // Without an input error the target is the weight itself (up to the damping's rounding).
+        let same = corrected_target(&w, n, k, &hessian(&x0, k), &cross(&x0, &x0, k), p.damp_percent).unwrap();
+        let worst = w.iter().zip(&same).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
+        assert!(worst < 1e-4, "worst change {worst}");
+        assert!(corrected_target(&w, n, k, &h, &c[1..], p.damp_percent).is_err());
+    }
+
+    #[test]
+    fn the_clipping_search_trades_an_outlier_for_a_finer_grid() {
+        // 63 small weights and one outlier that matters little: narrowing the range
+        // clips the outlier a little and rounds the others on a finer grid.
+        let mut values: Vec<f64> = (0..63).map(|i| ((i * 37) % 63) as f64 / 63.0 * 0.2 - 0.1).collect();
+        values.push(0.5);
+        let mut weights = vec![1.0; 64];
+        weights[63] = 0.01;
+        let error = |(s, z): (f32, u8)| -> f64 { values.iter().zip(&weights).map(|(&x, &w)| w * (x - f64::from(s) * (f64::from(code(x, s, z, 4)) - f64::from(z))).powi(2)).sum() };
+        let spanning = grid(values.iter().copied(), 4, false);
+        let searched = searched_grid(&values, &weights, 4, false);
+        assert!(searched.0 < spanning.0, "a narrower range: scale {} vs {}", searched.0, spanning.0);
+        assert!(error(searched) < error(spanning), "{} vs {}", error(searched), error(spanning));
+        // With every weight equal and no outlier, the full range may still be the best.
+        let even: Vec<f64> = (0..64).map(|i| i as f64 / 63.0 - 0.5).collect();
+        let ones = vec![1.0; 64];
+        let e = |g: (f32, u8)| -> f64 { even.iter().map(|&x| (x - f64::from(g.0) * (f64::from(code(x, g.0, g.1, 4)) - f64::from(g.1))).powi(2)).sum() };
+        assert!(e(searched_grid(&even, &ones, 4, false)) <= e(grid(even.iter().copied(), 4, false)));
     }
 
     #[test]

@@ -9,9 +9,9 @@
 //! layers' errors. Embeddings, norms and the output head stay in F16.
 
 use crate::gguf_file::GgufFile;
-use crate::gptq::{gptq, pack, GptqParams, QuantizedLinear};
+use crate::gptq::{corrected_target, gptq, pack, GptqParams, QuantizedLinear};
 use crate::hf::{self, HfWeight, RawTensor};
-use crate::llama::{attention, hessian, linear, rms_norm, swiglu, LlamaConfig};
+use crate::llama::{attention, cross_moment, hessian, linear, rms_norm, swiglu, LlamaConfig};
 use crate::Progress;
 use intent_core::gptq::{GptqConfig, ZeroFormat};
 use intent_core::{Error, Result, Status};
@@ -39,20 +39,51 @@ pub struct LayerReport {
     /// Relative change of the layer's residual output, ‖quantized − original‖ / ‖original‖,
     /// both computed from the same (already quantized-upstream) inputs.
     pub relative_error: f32,
+    /// Relative distance of the quantized model's residual stream after this layer from
+    /// the unquantized model's, ‖quantized − unquantized‖ / ‖unquantized‖: the error of
+    /// every layer so far, as it reaches the next.
+    pub drift: f32,
 }
 
 fn take<'a>(weights: &'a HashMap<String, HfWeight>, name: &str) -> Result<&'a HfWeight> {
     weights.get(name).ok_or_else(|| Error::new(Status::InvalidModel, format!("tensor {name} is missing")))
 }
 
+/// One projection to quantize: its weight, the Hessian of the inputs the quantized model
+/// gives it, and (with `correct_upstream`) the cross term of the unquantized model's inputs
+/// with those (see [`crate::gptq::corrected_target`]).
+struct Job<'a> {
+    weight: &'a HfWeight,
+    hessian: &'a [f64],
+    cross: Option<Vec<f64>>,
+}
+
 /// Quantizes `[out][in]` weights in parallel (one thread each).
-fn quantize_all(jobs: &[(&HfWeight, &[f64])], params: &GptqParams) -> Result<Vec<QuantizedLinear>> {
+fn quantize_all(jobs: &[Job], params: &GptqParams) -> Result<Vec<QuantizedLinear>> {
     std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .iter()
-            .map(|(w, h)| s.spawn(move || gptq(&w.values, w.shape[0], w.shape[1], h, params).map_err(|e| Error::new(e.status, format!("{}: {}", w.name, e.message)))))
+            .map(|job| {
+                s.spawn(move || {
+                    let w = job.weight;
+                    let (n, k) = (w.shape[0], w.shape[1]);
+                    let target = match &job.cross {
+                        Some(cross) => std::borrow::Cow::Owned(corrected_target(&w.values, n, k, job.hessian, cross, params.damp_percent)?),
+                        None => std::borrow::Cow::Borrowed(&w.values[..]),
+                    };
+                    gptq(&target, n, k, job.hessian, params)
+                })
+            })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|_| Err(Error::new(Status::Internal, "a GPTQ thread panicked")))).collect()
+        handles
+            .into_iter()
+            .zip(jobs)
+            .map(|(h, job)| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::new(Status::Internal, "a GPTQ thread panicked")))
+                    .map_err(|e| Error::new(e.status, format!("{}: {}", job.weight.name, e.message)))
+            })
+            .collect()
     })
 }
 
@@ -192,6 +223,8 @@ pub fn quantize_model(
         keep("lm_head.weight")?;
     }
     let mut packed_layers: Vec<(String, QuantizedLinear)> = Vec::new();
+    // The unquantized model's residual stream, beside the quantized one (`x`).
+    let mut x_f16 = x.clone();
     for layer in 0..c.n_layers {
         progress(Progress { step: "GPTQ".into(), done: layer as u64, total: c.n_layers as u64 });
         let name = |part: &str| format!("model.layers.{layer}.{part}");
@@ -205,22 +238,28 @@ pub fn quantize_model(
 
         // The layer's output with its original weights, for the report.
         let LayerPass { out: reference, attn_in: h, .. } = layer_pass(&c, &lens, &x, &weights, layer)?;
+        let f16_pass = layer_pass(&c, &lens, &x_f16, &weights, layer)?;
+        let cross = |f16_input: &[f32], input: &[f32], k: usize| params.correct_upstream.then(|| cross_moment(f16_input, input, k));
 
         let h_in = hessian(&h, c.hidden);
-        let qkv = quantize_all(&[(wq, &h_in), (wk, &h_in), (wv, &h_in)], params)?;
+        let qkv_cross = cross(&f16_pass.attn_in, &h, c.hidden);
+        let qkv = quantize_all(&[wq, wk, wv].map(|weight| Job { weight, hessian: &h_in, cross: qkv_cross.clone() }), params)?;
         let [q, k, v] = [0, 1, 2].map(|i| linear(&h, &qkv[i].dequantize(), c.hidden));
         let attn = attention_by_sequence(&c, &lens, &q, &k, &v);
-        let o = quantize_all(&[(wo, &hessian(&attn, c.n_heads * c.head_dim))], params)?;
-        add(&mut x, &linear(&attn, &o[0].dequantize(), c.n_heads * c.head_dim));
+        let attn_width = c.n_heads * c.head_dim;
+        let o = quantize_all(&[Job { weight: wo, hessian: &hessian(&attn, attn_width), cross: cross(&f16_pass.o_in, &attn, attn_width) }], params)?;
+        add(&mut x, &linear(&attn, &o[0].dequantize(), attn_width));
         let h2 = rms_norm(&x, &w("post_attention_layernorm.weight")?.values, c.rms_eps);
         let h_mlp = hessian(&h2, c.hidden);
-        let gu = quantize_all(&[(wg, &h_mlp), (wu, &h_mlp)], params)?;
+        let mlp_cross = cross(&f16_pass.mlp_in, &h2, c.hidden);
+        let gu = quantize_all(&[wg, wu].map(|weight| Job { weight, hessian: &h_mlp, cross: mlp_cross.clone() }), params)?;
         let act = swiglu(&linear(&h2, &gu[0].dequantize(), c.hidden), &linear(&h2, &gu[1].dequantize(), c.hidden));
-        let d = quantize_all(&[(wd, &hessian(&act, c.intermediate))], params)?;
+        let d = quantize_all(&[Job { weight: wd, hessian: &hessian(&act, c.intermediate), cross: cross(&f16_pass.down_in, &act, c.intermediate) }], params)?;
         add(&mut x, &linear(&act, &d[0].dequantize(), c.intermediate));
+        x_f16 = f16_pass.out;
 
-        let diff: Vec<f32> = x.iter().zip(&reference).map(|(a, b)| a - b).collect();
-        reports.push(LayerReport { layer, relative_error: norm(&diff) / norm(&reference).max(f32::MIN_POSITIVE) });
+        let relative = |a: &[f32], b: &[f32]| norm(&a.iter().zip(b).map(|(a, b)| a - b).collect::<Vec<f32>>()) / norm(b).max(f32::MIN_POSITIVE);
+        reports.push(LayerReport { layer, relative_error: relative(&x, &reference), drift: relative(&x, &x_f16) });
         for (part, l) in ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"].iter().zip(qkv) {
             packed_layers.push((name(part), l));
         }
@@ -298,6 +337,30 @@ mod tests {
             }
         }
         f
+    }
+
+    #[test]
+    fn quantizing_the_model_reports_its_drift_and_can_correct_it() {
+        let f = tiny_llama();
+        let calibration: Vec<Vec<i32>> = (0..12).map(|s| (0..7).map(|i| ((s * 7 + i * 3) % 16) as i32).collect()).collect();
+        let plain = GptqParams { bits: 8, group_size: 4, act_order: true, ..GptqParams::default() };
+        let corrected = GptqParams { correct_upstream: true, ..plain };
+        let (tensors, reports) = quantize_model(&f, &calibration, &plain, &mut |_| {}).unwrap();
+        let (corrected_tensors, corrected_reports) = quantize_model(&f, &calibration, &corrected, &mut |_| {}).unwrap();
+        assert_eq!(reports.len(), 2);
+        for r in reports.iter().chain(&corrected_reports) {
+            assert!(r.relative_error.is_finite() && r.drift.is_finite() && r.drift > 0.0, "{r:?}");
+        }
+        let tensor = |set: &[(String, RawTensor)], name: &str| set.iter().find(|(n, _)| n == name).map(|(_, t)| t.clone()).unwrap();
+        // Layer 0's q, k and v read the embeddings in both models: nothing to correct there.
+        let q0 = "model.layers.0.self_attn.q_proj.qweight";
+        assert_eq!(tensor(&tensors, q0), tensor(&corrected_tensors, q0));
+        // Layer 1 reads layer 0's error, and the correction aims at the unquantized outputs.
+        let q1 = "model.layers.1.self_attn.q_proj.qweight";
+        assert_ne!(tensor(&tensors, q1), tensor(&corrected_tensors, q1));
+        assert!(corrected_reports[1].drift < reports[1].drift, "drift {} corrected vs {} plain", corrected_reports[1].drift, reports[1].drift);
+        // The plain layer 0 has nothing upstream: its drift is its own error.
+        assert!((reports[0].drift - reports[0].relative_error).abs() < 1e-6);
     }
 
     #[test]

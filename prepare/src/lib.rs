@@ -76,9 +76,32 @@ pub struct PrepareOptions {
 }
 
 /// GPTQ settings written by default: 4 bits, groups of 64 (576 is not a multiple of 128),
-/// fitted zero points, act-order.
+/// fitted zero points, act-order, each group's range searched, scales refitted, and each
+/// layer aimed at the unquantized model's outputs (reports/accuracy/gptq.md compares them).
 pub fn default_gptq_params() -> gptq::GptqParams {
-    gptq::GptqParams { bits: 4, group_size: 64, sym: false, act_order: true, ..gptq::GptqParams::default() }
+    gptq::GptqParams {
+        bits: 4,
+        group_size: 64,
+        sym: false,
+        act_order: true,
+        clip_search: true,
+        refit_scales: true,
+        correct_upstream: true,
+        ..gptq::GptqParams::default()
+    }
+}
+
+/// How a GPTQ setting is described in the manifest and the report:
+/// "GPTQ 4-bit, groups of 64, act-order, range searched, scales refitted, upstream corrected".
+pub fn gptq_description(p: &gptq::GptqParams) -> String {
+    let mut text = format!("GPTQ {}-bit, groups of {}", p.bits, p.group_size);
+    for (on, what) in [(p.sym, "symmetric"), (p.act_order, "act-order"), (p.clip_search, "range searched"), (p.refit_scales, "scales refitted"), (p.correct_upstream, "upstream corrected")] {
+        if on {
+            text += ", ";
+            text += what;
+        }
+    }
+    text
 }
 
 /// `samples` texts spread evenly over a calibration file (JSON lines with `text`, or
@@ -351,8 +374,7 @@ fn prepare_gptq(
     let (tensors, reports) = gptq_model::quantize_model(f16, sequences, &opts.gptq, progress)?;
     let dir = opts.out_dir.join(format!("{}-gptq", opts.name));
     gptq_model::write(f16, &dir, &opts.gptq, &tensors)?;
-    let p = &opts.gptq;
-    let weights = format!("GPTQ {}-bit, groups of {}{}", p.bits, p.group_size, if p.act_order { ", act-order" } else { "" });
+    let weights = gptq_description(&opts.gptq);
     let report = serde_json::json!({
         "weights": weights,
         "calibration": {
@@ -360,7 +382,7 @@ fn prepare_gptq(
             "sequences": sequences.len(),
             "tokens": sequences.iter().map(Vec::len).sum::<usize>(),
         },
-        "layers": reports.iter().map(|r| serde_json::json!({"layer": r.layer, "relative_output_error": r.relative_error})).collect::<Vec<_>>(),
+        "layers": reports.iter().map(|r| serde_json::json!({"layer": r.layer, "relative_output_error": r.relative_error, "drift_from_f16": r.drift})).collect::<Vec<_>>(),
     });
     std::fs::write(dir.join("gptq-report.json"), serde_json::to_string_pretty(&report).expect("JSON") + "\n")
         .map_err(|e| Error::new(Status::Io, format!("cannot write {}: {e}", dir.display())))?;

@@ -72,13 +72,20 @@ pub fn linear(x: &[f32], w: &[f32], k: usize) -> Vec<f32> {
 
 /// `2 Xᵀ X / t` of the `t` rows of `x` (each of `k`): the GPTQ Hessian of a layer's inputs.
 pub fn hessian(x: &[f32], k: usize) -> Vec<f64> {
-    let t = x.len() / k;
+    cross_moment(x, x, k)
+}
+
+/// `2 Aᵀ B / t` of the `t` rows of `a` and of `b` (each of `k`, row `i` of both from the
+/// same token): `[k][k]`, row index from `a`.
+pub fn cross_moment(a: &[f32], b: &[f32], k: usize) -> Vec<f64> {
+    let t = a.len() / k;
+    assert_eq!(a.len(), b.len(), "cross_moment: the two inputs hold different tokens");
     let mut h = vec![0f32; k * k];
     if t > 0 {
         let alpha = 2.0 / t as f32;
-        // SAFETY: xᵀ is [k][t] through strides, x is [t][k], h is [k][k].
+        // SAFETY: aᵀ is [k][t] through strides, b is [t][k], h is [k][k].
         unsafe {
-            matrixmultiply::sgemm(k, t, k, alpha, x.as_ptr(), 1, k as isize, x.as_ptr(), k as isize, 1, 0.0, h.as_mut_ptr(), k as isize, 1);
+            matrixmultiply::sgemm(k, t, k, alpha, a.as_ptr(), 1, k as isize, b.as_ptr(), k as isize, 1, 0.0, h.as_mut_ptr(), k as isize, 1);
         }
     }
     h.into_iter().map(f64::from).collect()

@@ -77,7 +77,8 @@ def main():
         sources.append(("fine-tuned FP16 (PyTorch, CUDA)", fp16, None, []))
     gptq = out_dir / "gptq-predictions.jsonl"
     if gptq.exists():
-        sources.append(("fine-tuned GPTQ 4-bit g64 act-order (decoded, PyTorch, CUDA)", gptq, Path(args.models) / f"{args.name}-gptq" / "model.safetensors", []))
+        setting = json.loads((out_dir / "gptq-report.json").read_text())["weights"] if (out_dir / "gptq-report.json").exists() else "GPTQ"
+        sources.append((f"fine-tuned {setting} (decoded, PyTorch, CUDA)", gptq, Path(args.models) / f"{args.name}-gptq" / "model.safetensors", []))
     for fmt in GGUF_FORMATS:
         model = Path(args.models) / f"{args.name}.{fmt}.gguf"
         sources.append((f"fine-tuned GGUF {fmt} (gguf-cpu)", out_dir / fmt / "predictions.jsonl", model, []))

@@ -211,7 +211,7 @@ fn to_f16_scale(s: f64) -> f32 {
     half::f16::from_f64(s.max(1e-7)).to_f32().max(f32::from(half::f16::from_bits(1)))
 }
 
-/// Steps of the clipping search: the range is tried at 100%, 99%, ... 80% of its width.
+/// Steps of the clipping search: the range is tried at 100%, 99%, ... 81% of its width.
 const CLIP_STEPS: usize = 20;
 
 /// The grid of one row of one group whose weighted rounding error `Σ weight · (x − x̂)²`
@@ -349,31 +349,44 @@ fn damped_inverse<T>(h: &[f64], k: usize, damp_percent: f64, then: impl Fn(Vec<f
     }
 }
 
-/// The weights (`[n][k]`) whose outputs on the inputs `X` a quantized model gives this
-/// layer come closest to the outputs `Y = X₀ Wᵀ` of the original weights `w` on the
-/// unquantized model's inputs `X₀` (rows: the same tokens): `W̃ = W (C + λI) (H + λI)⁻¹`
-/// with `H = 2 XᵀX / t`, the cross term `C = 2 X₀ᵀX / t` (`[k][k]`) and the damping `λ` of
-/// [`gptq`] (`damp_percent` of the mean diagonal of `H`), which pulls `W̃` towards `W`
-/// where the calibration says little. Since `‖X Ŵᵀ − Y‖² = (Ŵ − W̃) H (Ŵ − W̃)ᵀ + const`,
-/// GPTQ of `W̃` with `H` minimizes the error against the unquantized model's outputs.
-/// With `X = X₀` it is `W`.
-pub fn corrected_target(w: &[f32], n: usize, k: usize, h: &[f64], cross: &[f64], damp_percent: f64) -> Result<Vec<f32>> {
-    if w.len() != n * k || h.len() != k * k || cross.len() != k * k {
-        return Err(Error::new(Status::InvalidArgument, format!("weight of {} values, Hessian of {} and cross term of {} for {n}x{k}", w.len(), h.len(), cross.len())));
+/// The correction `(C + λI) (H + λI)⁻¹` (`[k][k]`) of every layer that reads the same
+/// inputs, for [`corrected_target`]: `H = 2 XᵀX / t` of the inputs `X` a quantized model
+/// gives the layer, `C = 2 X₀ᵀX / t` with the unquantized model's inputs `X₀` (rows: the
+/// same tokens), and `λ` `damp_percent` of the mean diagonal of `H`, raised tenfold while
+/// `H + λI` does not factor. `λ` pulls the target towards the original weights where the
+/// calibration says little.
+pub fn upstream_correction(h: &[f64], cross: &[f64], k: usize, damp_percent: f64) -> Result<Vec<f64>> {
+    if h.len() != k * k || cross.len() != k * k {
+        return Err(Error::new(Status::InvalidArgument, format!("Hessian of {} values and cross term of {} for k = {k}", h.len(), cross.len())));
     }
     let (inverse, damp) = damped_inverse(h, k, damp_percent, Some)?;
     let mut c = cross.to_vec();
     for j in 0..k {
         c[j * k + j] += damp;
     }
-    // (C + λI)(H + λI)⁻¹, then W times it.
     let mut m = vec![0f64; k * k];
-    let wd: Vec<f64> = w.iter().map(|&v| f64::from(v)).collect();
-    let mut out = vec![0f64; n * k];
-    // SAFETY: c, inverse and m are [k][k]; wd and out are [n][k]; all in bounds.
+    // SAFETY: c, inverse and m are [k][k].
     unsafe {
         matrixmultiply::dgemm(k, k, k, 1.0, c.as_ptr(), k as isize, 1, inverse.as_ptr(), k as isize, 1, 0.0, m.as_mut_ptr(), k as isize, 1);
-        matrixmultiply::dgemm(n, k, k, 1.0, wd.as_ptr(), k as isize, 1, m.as_ptr(), k as isize, 1, 0.0, out.as_mut_ptr(), k as isize, 1);
+    }
+    Ok(m)
+}
+
+/// The weights (`[n][k]`) whose outputs on the inputs `X` a quantized model gives this
+/// layer come closest to the outputs `Y = X₀ Wᵀ` of the original weights `w` on the
+/// unquantized model's inputs `X₀`: `W̃ = W (C + λI) (H + λI)⁻¹`, `correction` being
+/// [`upstream_correction`]. For `λ = 0`, `‖X Ŵᵀ − Y‖²` is `t/2 · Σ_rows (Ŵ − W̃) H (Ŵ − W̃)ᵀ`
+/// plus a constant, so GPTQ of `W̃` with `H` minimizes the error against the unquantized
+/// model's outputs. With `X = X₀` it is `W` (up to rounding).
+pub fn corrected_target(w: &[f32], n: usize, k: usize, correction: &[f64]) -> Result<Vec<f32>> {
+    if w.len() != n * k || correction.len() != k * k {
+        return Err(Error::new(Status::InvalidArgument, format!("weight of {} values and correction of {} for {n}x{k}", w.len(), correction.len())));
+    }
+    let wd: Vec<f64> = w.iter().map(|&v| f64::from(v)).collect();
+    let mut out = vec![0f64; n * k];
+    // SAFETY: wd and out are [n][k], correction is [k][k].
+    unsafe {
+        matrixmultiply::dgemm(n, k, k, 1.0, wd.as_ptr(), k as isize, 1, correction.as_ptr(), k as isize, 1, 0.0, out.as_mut_ptr(), k as isize, 1);
     }
     Ok(out.into_iter().map(|v| v as f32).collect())
 }
@@ -490,7 +503,13 @@ pub fn gptq(w: &[f32], n: usize, k: usize, h: &[f64], p: &GptqParams) -> Result<
 /// `(w − ŵ)ᵀ H (w − ŵ)` solve `M s = b` with `M[g][h] = a_gᵀ H a_h` and `b[g] = a_gᵀ H w`.
 /// Everything is in the quantization's column order (groups are contiguous there); `w` is
 /// the original weight, `h` the undamped Hessian. A row whose system is singular, or
-/// whose solution is not a positive f16 for every group, keeps its scales.
+/// where a fitted scale (in f16) is not finite and positive or is more than
+/// [`REFIT_LIMIT`] times larger or smaller than the scale its codes were rounded with,
+/// keeps its scales: the codes were chosen for those, and a fit that moves a scale so
+/// far follows the calibration text more than the weights.
+/// How far a refitted scale may move from the one its codes were rounded with (a factor).
+const REFIT_LIMIT: f32 = 4.0;
+
 #[allow(clippy::too_many_arguments)]
 fn refit_scales(w: &[f64], h: &[f64], n: usize, k: usize, p: &GptqParams, q: &[u8], scales: &mut [f32], zeros: &[u8]) {
     let (gs, groups) = (p.group_size, k / p.group_size);
@@ -543,9 +562,11 @@ fn refit_scales(w: &[f64], h: &[f64], n: usize, k: usize, p: &GptqParams, q: &[u
         for i in (0..groups).rev() {
             fitted[i] = (y[i] - (i + 1..groups).map(|j| l[j * groups + i] * fitted[j]).sum::<f64>()) / l[i * groups + i];
         }
-        if fitted.iter().all(|s| s.is_finite() && *s > 0.0) {
+        let fitted: Vec<f32> = fitted.into_iter().map(|s| if s.is_finite() && s > 0.0 { to_f16_scale(s) } else { f32::NAN }).collect();
+        let near = |g: usize, s: f32| s.is_finite() && s <= REFIT_LIMIT * scales[g * n + r] && s * REFIT_LIMIT >= scales[g * n + r];
+        if fitted.iter().enumerate().all(|(g, &s)| near(g, s)) {
             for (g, s) in fitted.into_iter().enumerate() {
-                scales[g * n + r] = to_f16_scale(s);
+                scales[g * n + r] = s;
             }
         }
     }
@@ -676,17 +697,18 @@ mod tests {
             total
         };
         let p = GptqParams { act_order: true, ..GptqParams::default() };
-        let target = corrected_target(&w, n, k, &h, &c, p.damp_percent).unwrap();
+        let target = corrected_target(&w, n, k, &upstream_correction(&h, &c, k, p.damp_percent).unwrap()).unwrap();
         assert!(error(&target) < 0.5 * error(&w), "unquantized: {} vs {}", error(&target), error(&w));
         let plain = error(&gptq(&w, n, k, &h, &p).unwrap().dequantize());
         let corrected = error(&gptq(&target, n, k, &h, &p).unwrap().dequantize());
         eprintln!("corrected/plain error against the unquantized outputs: {:.3}", corrected / plain);
         assert!(corrected < 0.8 * plain, "GPTQ of the corrected target {corrected:.4} vs of W {plain:.4}");
         // Without an input error the target is the weight itself (up to the damping's rounding).
-        let same = corrected_target(&w, n, k, &hessian(&x0, k), &cross(&x0, &x0, k), p.damp_percent).unwrap();
+        let same = corrected_target(&w, n, k, &upstream_correction(&hessian(&x0, k), &cross(&x0, &x0, k), k, p.damp_percent).unwrap()).unwrap();
         let worst = w.iter().zip(&same).map(|(a, b)| (a - b).abs()).fold(0f32, f32::max);
         assert!(worst < 1e-4, "worst change {worst}");
-        assert!(corrected_target(&w, n, k, &h, &c[1..], p.damp_percent).is_err());
+        assert!(upstream_correction(&h, &c[1..], k, p.damp_percent).is_err());
+        assert!(corrected_target(&w[1..], n, k, &upstream_correction(&h, &c, k, p.damp_percent).unwrap()).is_err());
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! layers' errors. Embeddings, norms and the output head stay in F16.
 
 use crate::gguf_file::GgufFile;
-use crate::gptq::{corrected_target, gptq, pack, GptqParams, QuantizedLinear};
+use crate::gptq::{corrected_target, gptq, pack, upstream_correction, GptqParams, QuantizedLinear};
 use crate::hf::{self, HfWeight, RawTensor};
 use crate::llama::{attention, cross_moment, hessian, linear, rms_norm, swiglu, LlamaConfig};
 use crate::Progress;
@@ -37,7 +37,9 @@ pub struct LayerReport {
     /// Layer index.
     pub layer: usize,
     /// Relative change of the layer's residual output, ‖quantized − original‖ / ‖original‖,
-    /// both computed from the same (already quantized-upstream) inputs.
+    /// both computed from the same (already quantized-upstream) inputs. With
+    /// `correct_upstream` the layer departs from its original weights on purpose, to
+    /// cancel the error it receives: this may then grow while the drift falls.
     pub relative_error: f32,
     /// Relative distance of the quantized model's residual stream after this layer from
     /// the unquantized model's, ‖quantized − unquantized‖ / ‖unquantized‖: the error of
@@ -50,12 +52,12 @@ fn take<'a>(weights: &'a HashMap<String, HfWeight>, name: &str) -> Result<&'a Hf
 }
 
 /// One projection to quantize: its weight, the Hessian of the inputs the quantized model
-/// gives it, and (with `correct_upstream`) the cross term of the unquantized model's inputs
-/// with those (see [`crate::gptq::corrected_target`]).
+/// gives it, and (with `correct_upstream`) the correction of its target for the error
+/// upstream ([`upstream_correction`], shared by the projections of the same input).
 struct Job<'a> {
     weight: &'a HfWeight,
     hessian: &'a [f64],
-    cross: Option<Vec<f64>>,
+    correction: Option<&'a [f64]>,
 }
 
 /// Quantizes `[out][in]` weights in parallel (one thread each).
@@ -67,8 +69,8 @@ fn quantize_all(jobs: &[Job], params: &GptqParams) -> Result<Vec<QuantizedLinear
                 s.spawn(move || {
                     let w = job.weight;
                     let (n, k) = (w.shape[0], w.shape[1]);
-                    let target = match &job.cross {
-                        Some(cross) => std::borrow::Cow::Owned(corrected_target(&w.values, n, k, job.hessian, cross, params.damp_percent)?),
+                    let target = match job.correction {
+                        Some(correction) => std::borrow::Cow::Owned(corrected_target(&w.values, n, k, correction)?),
                         None => std::borrow::Cow::Borrowed(&w.values[..]),
                     };
                     gptq(&target, n, k, job.hessian, params)
@@ -239,22 +241,30 @@ pub fn quantize_model(
         // The layer's output with its original weights, for the report.
         let LayerPass { out: reference, attn_in: h, .. } = layer_pass(&c, &lens, &x, &weights, layer)?;
         let f16_pass = layer_pass(&c, &lens, &x_f16, &weights, layer)?;
-        let cross = |f16_input: &[f32], input: &[f32], k: usize| params.correct_upstream.then(|| cross_moment(f16_input, input, k));
+        // The correction of the targets of the projections reading `input` (`hessian` its
+        // Hessian), when asked for.
+        let correction = |f16_input: &[f32], input: &[f32], hessian: &[f64], k: usize| -> Result<Option<Vec<f64>>> {
+            params.correct_upstream.then(|| upstream_correction(hessian, &cross_moment(f16_input, input, k), k, params.damp_percent)).transpose()
+        };
 
         let h_in = hessian(&h, c.hidden);
-        let qkv_cross = cross(&f16_pass.attn_in, &h, c.hidden);
-        let qkv = quantize_all(&[wq, wk, wv].map(|weight| Job { weight, hessian: &h_in, cross: qkv_cross.clone() }), params)?;
+        let qkv_correction = correction(&f16_pass.attn_in, &h, &h_in, c.hidden)?;
+        let qkv = quantize_all(&[wq, wk, wv].map(|weight| Job { weight, hessian: &h_in, correction: qkv_correction.as_deref() }), params)?;
         let [q, k, v] = [0, 1, 2].map(|i| linear(&h, &qkv[i].dequantize(), c.hidden));
         let attn = attention_by_sequence(&c, &lens, &q, &k, &v);
         let attn_width = c.n_heads * c.head_dim;
-        let o = quantize_all(&[Job { weight: wo, hessian: &hessian(&attn, attn_width), cross: cross(&f16_pass.o_in, &attn, attn_width) }], params)?;
+        let h_o = hessian(&attn, attn_width);
+        let o_correction = correction(&f16_pass.o_in, &attn, &h_o, attn_width)?;
+        let o = quantize_all(&[Job { weight: wo, hessian: &h_o, correction: o_correction.as_deref() }], params)?;
         add(&mut x, &linear(&attn, &o[0].dequantize(), attn_width));
         let h2 = rms_norm(&x, &w("post_attention_layernorm.weight")?.values, c.rms_eps);
         let h_mlp = hessian(&h2, c.hidden);
-        let mlp_cross = cross(&f16_pass.mlp_in, &h2, c.hidden);
-        let gu = quantize_all(&[wg, wu].map(|weight| Job { weight, hessian: &h_mlp, cross: mlp_cross.clone() }), params)?;
+        let mlp_correction = correction(&f16_pass.mlp_in, &h2, &h_mlp, c.hidden)?;
+        let gu = quantize_all(&[wg, wu].map(|weight| Job { weight, hessian: &h_mlp, correction: mlp_correction.as_deref() }), params)?;
         let act = swiglu(&linear(&h2, &gu[0].dequantize(), c.hidden), &linear(&h2, &gu[1].dequantize(), c.hidden));
-        let d = quantize_all(&[Job { weight: wd, hessian: &hessian(&act, c.intermediate), cross: cross(&f16_pass.down_in, &act, c.intermediate) }], params)?;
+        let h_down = hessian(&act, c.intermediate);
+        let down_correction = correction(&f16_pass.down_in, &act, &h_down, c.intermediate)?;
+        let d = quantize_all(&[Job { weight: wd, hessian: &h_down, correction: down_correction.as_deref() }], params)?;
         add(&mut x, &linear(&act, &d[0].dequantize(), c.intermediate));
         x_f16 = f16_pass.out;
 

@@ -212,12 +212,7 @@ impl Adapter {
         out.set("adapter.lora.alpha", Value::F32(self.scale * self.config.r as f32));
         out.set(GGUF_LORA_BASE_KEY, Value::Str(base_ref.to_string()));
         for (target, pair) in &self.updates {
-            let heads = base.permuted_heads(target)?;
-            let mut b = vec![0f32; pair.b.len()];
-            for hf_row in 0..pair.n_out {
-                let row = heads.map_or(hf_row, |h| gguf_row_of_hf_row(hf_row, pair.n_out, h));
-                b[row * pair.r..(row + 1) * pair.r].copy_from_slice(&pair.b[hf_row * pair.r..(hf_row + 1) * pair.r]);
-            }
+            let b = rows_in_gguf_order(&pair.b, pair.n_out, base.permuted_heads(target)?);
             let (r, n_in, n_out) = (pair.r as u64, pair.n_in as u64, pair.n_out as u64);
             out.tensors.push(Tensor::from_f32(&format!("{target}.lora_a"), &[n_in, r], &pair.a, GgmlType::F16));
             out.tensors.push(Tensor::from_f32(&format!("{target}.lora_b"), &[r, n_out], &b, GgmlType::F16));
@@ -256,6 +251,20 @@ pub fn gguf_row_of_hf_row(row: usize, n_rows: usize, n_head: usize) -> usize {
     h * head_dim + j * 2 + s
 }
 
+/// The rows of a `[n_rows][cols]` matrix (`values`) put from Hugging Face order into
+/// llama.cpp's: rows interleaved per head for a q/k projection with `heads` heads (see
+/// [`gguf_row_of_hf_row`]), unchanged for `None`.
+pub fn rows_in_gguf_order(values: &[f32], n_rows: usize, heads: Option<usize>) -> Vec<f32> {
+    let Some(h) = heads else { return values.to_vec() };
+    let cols = values.len() / n_rows.max(1);
+    let mut out = vec![0f32; values.len()];
+    for hf_row in 0..n_rows {
+        let row = gguf_row_of_hf_row(hf_row, n_rows, h);
+        out[row * cols..(row + 1) * cols].copy_from_slice(&values[hf_row * cols..(hf_row + 1) * cols]);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -268,6 +277,10 @@ mod tests {
         // Two heads keep their blocks.
         assert_eq!(gguf_row_of_hf_row(4, 8, 2), 4);
         assert_eq!(gguf_row_of_hf_row(6, 8, 2), 5);
+        // Whole rows move (two columns each); without heads nothing does.
+        let hf: Vec<f32> = (0..8).map(|v| v as f32).collect();
+        assert_eq!(rows_in_gguf_order(&hf, 4, Some(1)), vec![0.0, 1.0, 4.0, 5.0, 2.0, 3.0, 6.0, 7.0]);
+        assert_eq!(rows_in_gguf_order(&hf, 4, None), hf);
     }
 
     #[test]

@@ -676,6 +676,25 @@ mod tests {
     }
 
     #[test]
+    fn a_refit_that_moves_a_scale_more_than_the_limit_keeps_the_row_s_scales() {
+        // One row of two groups of 4, every code one step above its zero point, H = I: the
+        // fitted scale of a group is its weights' mean.
+        let (n, k) = (1, 8);
+        let p = GptqParams { group_size: 4, ..GptqParams::default() };
+        let identity: Vec<f64> = (0..k * k).map(|i| if i % (k + 1) == 0 { 1.0 } else { 0.0 }).collect();
+        let refit = |group_means: [f64; 2]| -> Vec<f32> {
+            let w: Vec<f64> = (0..k).map(|c| group_means[c / 4]).collect();
+            let mut scales = vec![1.0f32; 2];
+            refit_scales(&w, &identity, n, k, &p, &[1; 8], &mut scales, &[0, 0]);
+            scales
+        };
+        assert_eq!(refit([2.0, 3.0]), vec![2.0, 3.0], "within the limit: both scales refitted");
+        assert_eq!(refit([2.0, 1.0 / 16.0]), vec![1.0, 1.0], "a scale 16x smaller: the row keeps its scales");
+        assert_eq!(refit([2.0, 4.0 * REFIT_LIMIT as f64]), vec![1.0, 1.0], "a scale 4x the limit larger: the row keeps its scales");
+        assert_eq!(refit([2.0, -1.0]), vec![1.0, 1.0], "a negative scale: the row keeps its scales");
+    }
+
+    #[test]
     fn the_corrected_target_makes_up_for_the_inputs_error() {
         let (n, k, t) = (32, 128, 1024);
         let (w, x0) = layer_of(n, k, t, 17);

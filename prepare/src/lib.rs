@@ -409,6 +409,7 @@ fn record(format: &str, path: PathBuf, weights_file: &Path, manifest: Option<&Mo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use hf::RawTensor;
     use lora::{AdapterConfig, LoraPair};
     use std::collections::BTreeMap;
 
@@ -539,6 +540,56 @@ mod tests {
         zero.scale = 0.0;
         let e = zero.to_runtime_gguf(&tiny_base(), "base.gguf").unwrap_err();
         assert!(e.message.contains("lora_alpha is 0"), "{}", e.message);
+    }
+
+    #[test]
+    fn an_adapter_trained_on_another_base_file_is_refused_by_its_hash() {
+        let root = std::env::temp_dir().join(format!("intent-prepare-base-hash-{}", std::process::id()));
+        let (dir, out) = (root.join("adapter"), root.join("out"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut base = tiny_base();
+        base.set("tokenizer.ggml.model", Value::Str("gpt2".into()));
+        base.set("tokenizer.ggml.tokens", Value::Array(8, vec![Value::Str("a".into())]));
+        let base_path = root.join("base.gguf");
+        base.write(&base_path).unwrap();
+        std::fs::write(dir.join("adapter_config.json"), r#"{"peft_type": "LORA", "r": 1, "lora_alpha": 2}"#).unwrap();
+        let q = "base_model.model.model.layers.0.self_attn.q_proj";
+        let tensors = [
+            (format!("{q}.lora_A.weight"), RawTensor::f32(&[1, 8], &[0.25; 8])),
+            (format!("{q}.lora_B.weight"), RawTensor::f32(&[8, 1], &[0.0; 8])),
+        ];
+        std::fs::write(dir.join("adapter_model.safetensors"), hf::safetensors_bytes(&tensors).unwrap()).unwrap();
+        // The committed adapter's manifest, naming the base it was trained on.
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("../models/smollm2-135m-ecommerce-v1-lora").join(MANIFEST_IN_DIR);
+        let mut manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(shipped).unwrap()).unwrap();
+        let write_manifest = |m: &serde_json::Value| std::fs::write(dir.join(MANIFEST_IN_DIR), m.to_string()).unwrap();
+        write_manifest(&manifest);
+        let opts = PrepareOptions {
+            base: base_path.clone(),
+            adapter: Some(dir.clone()),
+            out_dir: out.clone(),
+            name: "n".into(),
+            formats: vec!["F16".into()],
+            plugin_path: None,
+            threads: 1,
+            calibration: None,
+            calibration_samples: 1,
+            gptq: default_gptq_params(),
+            importance: false,
+        };
+        let e = prepare(&opts, &mut |_| {}).unwrap_err();
+        assert_eq!(e.status, Status::InvalidModel);
+        assert!(e.message.contains("trained on SmolLM2-135M-Instruct.Q4_1.gguf (sha256 b179c9523d0e…), not on"), "{}", e.message);
+        assert!(!out.join("n.F16.gguf").exists(), "nothing is written for the wrong base");
+
+        // Named with this base's hash, the same adapter gets past the check (the tiny base
+        // may still fail later, for what it lacks).
+        manifest["base"]["sha256"] = serde_json::Value::String(sha256_file(&base_path).unwrap());
+        write_manifest(&manifest);
+        if let Err(e) = prepare(&opts, &mut |_| {}) {
+            assert!(!e.message.contains("trained on"), "{}", e.message);
+        }
+        std::fs::remove_dir_all(root).ok();
     }
 
     #[test]

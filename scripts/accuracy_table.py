@@ -29,6 +29,11 @@ def read_jsonl(path):
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
+def agreement(a, b):
+    """The share of queries two prediction lists give the same intent."""
+    return sum(x == y for x, y in zip(a, b)) / len(b)
+
+
 def metrics(gold, langs, predicted, labels):
     n = len(gold)
     correct = [p == g for p, g in zip(predicted, gold)]
@@ -105,7 +110,7 @@ def main():
     reference = next((r for r in rows if r["format"].startswith("fine-tuned FP16")), None)
     for r in rows:
         if reference and r["predictions"] is not None:
-            r["agreement_with_fp16"] = sum(a == b for a, b in zip(r["predictions"], reference["predictions"])) / len(gold)
+            r["agreement_with_fp16"] = agreement(r["predictions"], reference["predictions"])
     lang_cols = sorted(rows[-1]["per_language"])
     lines = [
         "# Accuracy in every format",

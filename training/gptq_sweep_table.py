@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from accuracy_table import agreement  # noqa: E402
 
 
 def intents(path):
@@ -31,7 +33,7 @@ def main() -> None:
     fp16 = intents(ROOT / "reports" / "accuracy" / "fp16-cuda-predictions.jsonl")
     if len(fp16) != len(gold):
         sys.exit(f"the FP16 predictions hold {len(fp16)} answers for {len(gold)} test queries")
-    accuracy = lambda p: 100 * sum(a == b for a, b in zip(p, gold)) / len(gold)
+    accuracy = lambda p: 100 * agreement(p, gold)
     print("| setting | calibration tokens | accuracy | vs FP16 | agreement with FP16 | mean layer error | last layer's drift | time to make |")
     print("|---|---|---|---|---|---|---|---|")
     for name in settings:
@@ -44,10 +46,9 @@ def main() -> None:
         drift = layers[-1].get("drift_from_f16")
         log = out / f"{name}.log"
         made = re.search(r"made in (\d+) s", log.read_text()) if log.exists() else None
-        agreement = 100 * sum(a == b for a, b in zip(predicted, fp16)) / len(fp16)
         print(
             f"| {name} | {report['calibration']['tokens']} | {accuracy(predicted):.2f}% | {accuracy(predicted) - accuracy(fp16):+.2f} "
-            f"| {agreement:.2f}% | {error:.5f} | {'-' if drift is None else f'{drift:.4f}'} | {made.group(1) + ' s' if made else '-'} |"
+            f"| {100 * agreement(predicted, fp16):.2f}% | {error:.5f} | {'-' if drift is None else f'{drift:.4f}'} | {made.group(1) + ' s' if made else '-'} |"
         )
 
 

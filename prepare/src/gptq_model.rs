@@ -238,19 +238,22 @@ pub fn quantize_model(
         let (wq, wk, wv, wo) = (w("self_attn.q_proj.weight")?, w("self_attn.k_proj.weight")?, w("self_attn.v_proj.weight")?, w("self_attn.o_proj.weight")?);
         let (wg, wu, wd) = (w("mlp.gate_proj.weight")?, w("mlp.up_proj.weight")?, w("mlp.down_proj.weight")?);
 
-        // The layer's output with its original weights, for the report.
-        let LayerPass { out: reference, attn_in: h, .. } = layer_pass(&c, &lens, &x, &weights, layer)?;
-        let f16_pass = layer_pass(&c, &lens, &x_f16, &weights, layer)?;
+        // The layer's output with its original weights, for the report, and the unquantized
+        // model's pass, which is the same one while no quantized layer has written to `x`.
+        let pass = layer_pass(&c, &lens, &x, &weights, layer)?;
+        let f16_own = if x == x_f16 { None } else { Some(layer_pass(&c, &lens, &x_f16, &weights, layer)?) };
+        let f16_pass = f16_own.as_ref().unwrap_or(&pass);
+        let (reference, h) = (&pass.out, &pass.attn_in);
         // The correction of the targets of the projections reading `input` (`hessian` its
         // Hessian), when asked for.
         let correction = |f16_input: &[f32], input: &[f32], hessian: &[f64], k: usize| -> Result<Option<Vec<f64>>> {
             params.correct_upstream.then(|| upstream_correction(hessian, &cross_moment(f16_input, input, k), k, params.damp_percent)).transpose()
         };
 
-        let h_in = hessian(&h, c.hidden);
-        let qkv_correction = correction(&f16_pass.attn_in, &h, &h_in, c.hidden)?;
+        let h_in = hessian(h, c.hidden);
+        let qkv_correction = correction(&f16_pass.attn_in, h, &h_in, c.hidden)?;
         let qkv = quantize_all(&[wq, wk, wv].map(|weight| Job { weight, hessian: &h_in, correction: qkv_correction.as_deref() }), params)?;
-        let [q, k, v] = [0, 1, 2].map(|i| linear(&h, &qkv[i].dequantize(), c.hidden));
+        let [q, k, v] = [0, 1, 2].map(|i| linear(h, &qkv[i].dequantize(), c.hidden));
         let attn = attention_by_sequence(&c, &lens, &q, &k, &v);
         let attn_width = c.n_heads * c.head_dim;
         let h_o = hessian(&attn, attn_width);
@@ -266,10 +269,10 @@ pub fn quantize_model(
         let down_correction = correction(&f16_pass.down_in, &act, &h_down, c.intermediate)?;
         let d = quantize_all(&[Job { weight: wd, hessian: &h_down, correction: down_correction.as_deref() }], params)?;
         add(&mut x, &linear(&act, &d[0].dequantize(), c.intermediate));
-        x_f16 = f16_pass.out;
+        x_f16 = f16_pass.out.clone();
 
         let relative = |a: &[f32], b: &[f32]| norm(&a.iter().zip(b).map(|(a, b)| a - b).collect::<Vec<f32>>()) / norm(b).max(f32::MIN_POSITIVE);
-        reports.push(LayerReport { layer, relative_error: relative(&x, &reference), drift: relative(&x, &x_f16) });
+        reports.push(LayerReport { layer, relative_error: relative(&x, reference), drift: relative(&x, &x_f16) });
         for (part, l) in ["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"].iter().zip(qkv) {
             packed_layers.push((name(part), l));
         }

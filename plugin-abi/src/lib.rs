@@ -292,6 +292,7 @@ pub const QUANTIZE_PARAMS_V1_1_SIZE: usize = std::mem::offset_of!(QuantizeParams
 #[derive(Debug, Clone, Copy)]
 pub struct ImportanceEntry {
     /// The tensor's name in the model file (UTF-8, NUL-terminated), e.g. `blk.0.attn_q.weight`.
+    /// A name the input model has no tensor for is refused (`INVALID_ARGUMENT`).
     pub name: *const c_char,
     /// `n_values` finite, non-negative weights.
     pub values: *const f32,

@@ -141,6 +141,25 @@ fn read_header(path: &str) -> Result<Header, PluginError> {
     Ok(Header { architecture, lora_base })
 }
 
+/// The names among `names` that no tensor of the GGUF file `c_path` (`path` in messages)
+/// has; reads the header only.
+fn tensors_missing_from<'a>(c_path: &CStr, path: &str, names: &'a [CString]) -> Result<Vec<&'a CString>, PluginError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let params = llama_cpp_sys_2::gguf_init_params { no_alloc: true, ctx: std::ptr::null_mut() };
+    // SAFETY: a NUL-terminated path; with no_alloc no tensor data is read.
+    let ctx = unsafe { llama_cpp_sys_2::gguf_init_from_file(c_path.as_ptr(), params) };
+    if ctx.is_null() {
+        return Err(PluginError::new(status::MODEL_LOAD, format!("{path} is not a readable GGUF file ({})", last_llama_log())));
+    }
+    // SAFETY: ctx is live until gguf_free below; the names are NUL-terminated.
+    let missing = names.iter().filter(|n| unsafe { llama_cpp_sys_2::gguf_find_tensor(ctx, n.as_ptr()) } < 0).collect();
+    // SAFETY: ctx came from gguf_init_from_file and is not used after this.
+    unsafe { llama_cpp_sys_2::gguf_free(ctx) };
+    Ok(missing)
+}
+
 /// Checks that `path` is a GGUF file of a supported architecture; returns its header.
 fn check_model_file(path: &str) -> Result<Header, PluginError> {
     if !Path::new(path).is_file() {
@@ -289,6 +308,15 @@ impl BackendModel for GgufModel {
             .iter()
             .map(|i| CString::new(i.name).map_err(|_| PluginError::invalid(format!("importance tensor name {:?} contains a NUL byte", i.name))))
             .collect::<Result<Vec<_>, _>>()?;
+        // llama.cpp passes over an entry whose tensor the model lacks: a misspelt name would
+        // quantize without the weights it was meant to give.
+        let missing = tensors_missing_from(&c_input, input, &names)?;
+        if !missing.is_empty() {
+            return Err(PluginError::invalid(format!(
+                "importance matrix: {input} has no tensor named {}",
+                missing.iter().map(|n| n.to_string_lossy()).collect::<Vec<_>>().join(", ")
+            )));
+        }
         let mut entries: Vec<llama_cpp_sys_2::llama_model_imatrix_data> = importance
             .iter()
             .zip(&names)

@@ -421,6 +421,10 @@ fn an_importance_matrix_changes_the_rounding_and_a_bad_one_is_refused() {
 
     let e = quantize("bad.gguf", &[("blk.0.attn_q.weight".into(), vec![1.0; 10])]).unwrap_err();
     assert!(e.message.contains("could not quantize") && e.message.contains("imatrix size 10"), "{}", e.message);
+    let e = quantize("missing.gguf", &[("blk.0.ffn_gate.weight".into(), vec![1.0; 576]), ("blk.99.attn_q.weight".into(), vec![1.0; 576])]).unwrap_err();
+    assert_eq!(e.status, Status::InvalidArgument);
+    assert!(e.message.contains("has no tensor named blk.99.attn_q.weight") && !e.message.contains("ffn_gate"), "{}", e.message);
+    assert!(!temp("missing.gguf").exists(), "nothing is written");
     let e = quantize("nan.gguf", &[("blk.0.attn_q.weight".into(), vec![f32::NAN; 576])]).unwrap_err();
     assert_eq!(e.status, Status::InvalidArgument);
     assert!(e.message.contains("blk.0.attn_q.weight") && e.message.contains("finite"), "{}", e.message);

@@ -269,7 +269,11 @@ pub fn quantize_model(
         let down_correction = correction(&f16_pass.down_in, &act, &h_down, c.intermediate)?;
         let d = quantize_all(&[Job { weight: wd, hessian: &h_down, correction: down_correction.as_deref() }], params)?;
         add(&mut x, &linear(&act, &d[0].dequantize(), c.intermediate));
-        x_f16 = f16_pass.out.clone();
+        // The unquantized stream moves on: its own pass's output, or at layer 0 the shared one.
+        x_f16 = match f16_own {
+            Some(own) => own.out,
+            None => pass.out.clone(),
+        };
 
         let relative = |a: &[f32], b: &[f32]| norm(&a.iter().zip(b).map(|(a, b)| a - b).collect::<Vec<f32>>()) / norm(b).max(f32::MIN_POSITIVE);
         reports.push(LayerReport { layer, relative_error: relative(&x, reference), drift: relative(&x, &x_f16) });
